@@ -1,0 +1,33 @@
+# The two commands the README promises, and what they stand on.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: venv test lint lock serve clean
+
+$(BIN)/triage-bot: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+venv: $(BIN)/triage-bot
+
+test: venv
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# Re-pin after changing dependencies in pyproject.toml.
+lock: venv
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements.lock
+
+serve: venv
+	$(BIN)/triage-bot serve --config $${TRIAGE_CONFIG:-triage.yaml}
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

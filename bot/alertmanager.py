@@ -1,0 +1,125 @@
+"""Alertmanager's webhook payload (version 4), validated at the boundary.
+
+Parsing is pure: bytes in, an ``AlertGroup`` out, or ``InputError`` saying what was wrong.
+Older Alertmanagers omit ``fingerprint`` and per-alert ``status``; newer ones add fields
+(``truncatedAlerts``, ``notification_reason``...). Both are accepted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.errors import InputError
+
+Status = Literal["firing", "resolved"]
+_ZERO_TIME_YEAR = 1
+
+
+class _AlertIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    status: Status | None = None
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: datetime = Field(alias="startsAt")
+    ends_at: datetime | None = Field(default=None, alias="endsAt")
+    generator_url: str = Field(default="", alias="generatorURL")
+    fingerprint: str | None = None
+
+
+class _PayloadIn(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    version: Literal["4"] | None = None
+    group_key: str = Field(alias="groupKey", min_length=1, max_length=16384)
+    truncated_alerts: int = Field(default=0, alias="truncatedAlerts", ge=0)
+    status: Status
+    receiver: str = ""
+    group_labels: dict[str, str] = Field(default_factory=dict, alias="groupLabels")
+    common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
+    common_annotations: dict[str, str] = Field(default_factory=dict, alias="commonAnnotations")
+    external_url: str = Field(default="", alias="externalURL")
+    alerts: list[_AlertIn] = Field(max_length=10000)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert of a notification, its status resolved and its identity fixed."""
+
+    fingerprint: str
+    status: Status
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime | None
+    generator_url: str
+
+    @property
+    def name(self) -> str:
+        """The alertname label (or a placeholder when a rule forgot it)."""
+        return self.labels.get("alertname", "(unnamed alert)")
+
+
+@dataclass(frozen=True)
+class AlertGroup:
+    """One Alertmanager notification: a group of alerts sharing a route and group labels."""
+
+    group_key: str
+    status: Status
+    receiver: str
+    group_labels: dict[str, str]
+    common_labels: dict[str, str]
+    common_annotations: dict[str, str]
+    external_url: str
+    alerts: tuple[Alert, ...]
+    truncated_alerts: int
+
+    @property
+    def firing(self) -> list[Alert]:
+        """Alerts of this notification still firing."""
+        return [a for a in self.alerts if a.status == "firing"]
+
+
+def label_fingerprint(labels: dict[str, str]) -> str:
+    """A stable identity for alerts from Alertmanagers that send no fingerprint."""
+    canonical = json.dumps(sorted(labels.items()), separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def parse_alertmanager(body: bytes) -> AlertGroup:
+    """Validate a webhook body; InputError names the first problems found."""
+    try:
+        payload = _PayloadIn.model_validate_json(body)
+    except ValidationError as exc:
+        raise InputError(_describe(exc)) from None
+    alerts = tuple(_alert(a, payload.status) for a in payload.alerts)
+    return AlertGroup(
+        group_key=payload.group_key, status=payload.status, receiver=payload.receiver,
+        group_labels=payload.group_labels, common_labels=payload.common_labels,
+        common_annotations=payload.common_annotations, external_url=payload.external_url,
+        alerts=alerts, truncated_alerts=payload.truncated_alerts,
+    )
+
+
+def _alert(raw: _AlertIn, group_status: Status) -> Alert:
+    ends_at = raw.ends_at if raw.ends_at and raw.ends_at.year > _ZERO_TIME_YEAR else None
+    return Alert(
+        fingerprint=raw.fingerprint or label_fingerprint(raw.labels),
+        status=raw.status or group_status, labels=raw.labels, annotations=raw.annotations,
+        starts_at=raw.starts_at, ends_at=ends_at, generator_url=raw.generator_url,
+    )
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error["loc"]) or "body"
+        problems.append(f"{where}: {error['msg']}")
+    more = f" (and {exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
+    return "not an Alertmanager v4 webhook payload: " + "; ".join(problems) + more

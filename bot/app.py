@@ -1,0 +1,190 @@
+"""The composition root: one aiohttp application with Slack, the alert webhook and health.
+
+Every resource lives in one ``cleanup_ctx`` generator (open, yield, close), stored under a typed
+``web.AppKey``. Cleanup runs in reverse: background work drains before Redis and Slack close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.observability import BotMetrics, watch_loop_lag
+from bot.slack.client import build_web_client
+from bot.slack.pacing import ChannelPacer
+from bot.slack.publisher import CardPublisher
+from bot.store.alerts import AlertStateStore
+from bot.store.claims import ClaimStore
+from bot.store.connection import Redis, connect_redis, redis_ping
+from bot.store.incidents import IncidentStore
+from bot.store.keys import Keys
+from bot.tasks import TaskSupervisor
+from bot.triage.incidents import IncidentService
+from bot.triage.intake import AlertIntake
+from handlers import actions, alerts, commands, events, health, views
+from handlers.services import Services
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Options of this process, as opposed to the team's configuration."""
+
+    socket_mode: bool = False
+    drain_seconds: float = 20.0
+    redis: Redis | None = None
+    channel_interval_s: float = 1.0
+
+
+SETTINGS = web.AppKey("settings", Settings)
+RUNTIME = web.AppKey("runtime", Runtime)
+METRICS = web.AppKey("metrics", BotMetrics)
+REDIS = web.AppKey("redis", Redis)
+TASKS = web.AppKey("tasks", TaskSupervisor)
+SERVICES = web.AppKey("services", Services)
+BOLT = web.AppKey("bolt", AsyncApp)
+ALERT_RECEIVER: web.AppKey[alerts.Receiver] = web.AppKey("alert_receiver")
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Application:
+    """Build the application; resources open on startup and close on cleanup."""
+    runtime = runtime or Runtime()
+    _check_slack_settings(settings, runtime)
+    app = web.Application(client_max_size=settings.file.alerts.max_body_bytes + 1024)
+    app[SETTINGS] = settings
+    app[RUNTIME] = runtime
+    app[METRICS] = BotMetrics()
+    app.cleanup_ctx.extend([_redis_ctx, _tasks_ctx, _loop_lag_ctx, _slack_ctx])
+
+    async def ready() -> bool:
+        return await redis_ping(app[REDIS])
+
+    app.add_routes(health.routes(ready, app[METRICS], lambda: app[TASKS]))
+    app.router.add_post("/slack/events", _slack_events)
+    app.router.add_post("/alerts/alertmanager", _alertmanager)
+    return app
+
+
+def _check_slack_settings(settings: Settings, runtime: Runtime) -> None:
+    missing = [] if settings.slack_bot_token else ["SLACK_BOT_TOKEN"]
+    if runtime.socket_mode:
+        missing += [] if settings.slack_app_token else ["SLACK_APP_TOKEN"]
+    elif not settings.slack_signing_secret:
+        missing.append("SLACK_SIGNING_SECRET")
+    if missing:
+        raise ConfigError(f"missing environment variable(s): {', '.join(missing)}")
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    given = app[RUNTIME].redis
+    client = given or connect_redis(app[SETTINGS].redis_url or DEFAULT_REDIS_URL)
+    app[REDIS] = client
+    yield
+    if given is None:
+        await client.aclose()
+
+
+async def _tasks_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[TASKS] = TaskSupervisor()
+    yield
+    cut = await app[TASKS].drain(app[RUNTIME].drain_seconds)
+    if cut:
+        log.warning("in-flight work cut short by shutdown", extra={"tasks": cut})
+
+
+async def _loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.get_running_loop().create_task(watch_loop_lag(app[METRICS]), name="loop-lag")
+    yield
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
+async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, metrics = app[SETTINGS], app[METRICS]
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+    client = build_web_client(settings.slack_bot_token, settings.slack_api_url, metrics)
+    client.session = session
+    keys = Keys(settings.key_prefix)
+    store = IncidentStore(app[REDIS], keys)
+    claims = ClaimStore(app[REDIS], keys)
+    alert_states = AlertStateStore(app[REDIS], keys)
+    incidents = IncidentService(store, settings.catalog, settings.file.slack.default_channel)
+    services = Services(
+        settings=settings, incidents=incidents, claims=claims, alert_states=alert_states,
+        publisher=CardPublisher(client, store=store, claims=claims, alerts=alert_states,
+                                tasks=app[TASKS],
+                                pacer=ChannelPacer(app[RUNTIME].channel_interval_s)),
+        tasks=app[TASKS], metrics=metrics, client=client,
+    )
+    intake = AlertIntake(incidents, alert_states, settings.file.alerts.service_labels)
+    app[ALERT_RECEIVER] = alerts.receiver(services, intake)
+    bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret or "",
+                    request_verification_enabled=not app[RUNTIME].socket_mode,
+                    process_before_response=False)
+    for module in (commands, actions, views, events):
+        module.register(bolt, services)
+    app[SERVICES], app[BOLT] = services, bolt
+    socket = await _start_socket_mode(app, bolt, metrics)
+    yield
+    if socket is not None:
+        await socket.close_async()  # type: ignore[no-untyped-call]
+    await session.close()
+
+
+async def _start_socket_mode(
+    app: web.Application, bolt: AsyncApp, metrics: BotMetrics
+) -> AsyncSocketModeHandler | None:
+    if not app[RUNTIME].socket_mode:
+        return None
+
+    async def measure_ack(
+        body: dict[str, object], next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
+        started = time.perf_counter()
+        try:
+            return await next()
+        finally:
+            metrics.ack_latency.labels(request_kind(body)).observe(time.perf_counter() - started)
+
+    bolt.middleware(measure_ack)
+    handler = AsyncSocketModeHandler(bolt, app[SETTINGS].slack_app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    return handler
+
+
+async def _slack_events(request: web.Request) -> web.StreamResponse:
+    started = time.perf_counter()
+    bolt_request = await to_bolt_request(request)
+    response = await to_aiohttp_response(await request.app[BOLT].async_dispatch(bolt_request))
+    kind = request_kind(bolt_request.body)
+    request.app[METRICS].ack_latency.labels(kind).observe(time.perf_counter() - started)
+    return response
+
+
+async def _alertmanager(request: web.Request) -> web.StreamResponse:
+    return await request.app[ALERT_RECEIVER](request)
+
+
+def request_kind(body: dict[str, object]) -> str:
+    """command, block_actions, view_submission, event_callback, ... for the ack histogram."""
+    if "command" in body:
+        return "command"
+    kind = body.get("type")
+    return str(kind) if isinstance(kind, str) else "other"

@@ -1,0 +1,84 @@
+"""The ``triage-bot`` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.app import Runtime, create_app
+from bot.cli_pprof import add_pprof_commands
+from bot.config import default_config_path, load_settings
+from bot.errors import ConfigError
+from bot.logs import configure_logging
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"triage-bot: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """All subcommands."""
+    parser = argparse.ArgumentParser(prog="triage-bot", description=__doc__)
+    sub = parser.add_subparsers(title="commands")
+    serve = sub.add_parser("serve", help="serve Slack (HTTP or Socket Mode) and the webhooks")
+    _config_arg(serve)
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--socket-mode", action="store_true",
+                       help="connect to Slack over Socket Mode (needs SLACK_APP_TOKEN)")
+    serve.add_argument("--log-level", default="INFO")
+    serve.set_defaults(func=_serve)
+    check = sub.add_parser("check", help="validate the configuration and report every problem")
+    _config_arg(check)
+    check.set_defaults(func=_check)
+    add_pprof_commands(sub)
+    return parser
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=None,
+                        help="YAML configuration (default: $TRIAGE_CONFIG or ./triage.yaml)")
+
+
+def _settings_path(args: argparse.Namespace) -> Path:
+    path: Path = args.config or default_config_path(os.environ)
+    return path
+
+
+def _serve(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level)
+    settings = load_settings(_settings_path(args), os.environ)
+    app = create_app(settings, Runtime(socket_mode=args.socket_mode))
+    web.run_app(app, host=args.host, port=args.port, print=None, shutdown_timeout=30)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    path = _settings_path(args)
+    settings = load_settings(path, os.environ)
+    backends = settings.backends
+    configured = [n for n in ("prometheus", "loki", "jaeger", "tempo") if getattr(backends, n)]
+    print(f"{path}: OK — {len(settings.catalog.services)} services "
+          f"({', '.join(settings.catalog.names()) or 'none'}); "
+          f"backends: {', '.join(configured) or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

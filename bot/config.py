@@ -1,0 +1,300 @@
+"""Settings and the service catalog.
+
+The YAML file describes the team's world (backends, channels, services); secrets and
+per-deployment overrides come from the environment. ``load_settings`` is the only place that
+reads either, and it takes the environment as a mapping so tests pass a plain dict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot.errors import ConfigError
+
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+
+_SIZE_UNITS = {
+    "": 1, "b": 1,
+    "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
+    "ki": 1024, "kib": 1024, "mi": 1024**2, "mib": 1024**2, "gi": 1024**3, "gib": 1024**3,
+    "ti": 1024**4, "tib": 1024**4, "t": 1000**4, "tb": 1000**4,
+}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+_LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_SERVICE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+_CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+def parse_size(value: object) -> int:
+    """Turn ``2GiB``, ``512MB`` or a plain byte count into bytes (Kubernetes-style units too)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as 512MiB or 2GiB")
+    if isinstance(value, int):
+        return value
+    match = _SIZE_RE.match(str(value))
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _SIZE_UNITS:
+        raise ValueError(f"invalid size {value!r} (use e.g. 512MiB, 2GiB or a byte count)")
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value.rstrip("/")
+
+
+def _label_matchers(value: dict[str, str]) -> dict[str, str]:
+    for name in value:
+        if not _LABEL_NAME_RE.match(name):
+            raise ValueError(f"invalid label name {name!r}")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+ByteSize = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
+LabelMatchers = Annotated[dict[str, str], AfterValidator(_label_matchers)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BackendsConfig(_Strict):
+    """Where the telemetry backends live; any of them may be absent."""
+
+    prometheus: HttpUrl | None = None
+    loki: HttpUrl | None = None
+    jaeger: HttpUrl | None = None
+    tempo: HttpUrl | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    max_concurrency: int = Field(default=8, ge=1, le=64)
+
+
+class SlackConfig(_Strict):
+    """Slack-side settings that are not secrets."""
+
+    default_channel: str | None = None
+    command: str = "/triage"
+
+    @field_validator("default_channel")
+    @classmethod
+    def _channel_id(cls, value: str | None) -> str | None:
+        if value is not None and not _CHANNEL_RE.match(value):
+            raise ValueError(f"not a Slack channel id (like C0123ABCD): {value!r}")
+        return value
+
+
+class AlertsConfig(_Strict):
+    """How Alertmanager notifications are received and mapped to services."""
+
+    service_labels: list[str] = Field(default_factory=lambda: ["service", "job", "app"])
+    max_body_bytes: ByteSize = 1024 * 1024
+
+
+class RedisConfig(_Strict):
+    """Redis settings that are not the URL (which is a secret and comes from REDIS_URL)."""
+
+    key_prefix: str = Field(default="triage", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+class ServiceConfig(_Strict):
+    """One entry of the service catalog: everything the bot may query for a service."""
+
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    channel: str | None = None
+    owners: list[str] = Field(default_factory=list)
+    prometheus: LabelMatchers = Field(default_factory=dict)
+    loki: LabelMatchers = Field(default_factory=dict)
+    traces: str | None = None
+    pprof: HttpUrl | None = None
+    memory_limit: ByteSize | None = None
+
+    @field_validator("name", "aliases")
+    @classmethod
+    def _names(cls, value: str | list[str]) -> str | list[str]:
+        for name in [value] if isinstance(value, str) else value:
+            if not _SERVICE_NAME_RE.match(name):
+                raise ValueError(
+                    f"invalid service name {name!r}: lower-case letters, digits, '-', '_', '.'"
+                )
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_id(cls, value: str | None) -> str | None:
+        return SlackConfig._channel_id(value)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The name first, then the aliases: every word that refers to this service."""
+        return (self.name, *self.aliases)
+
+
+class ConfigFile(_Strict):
+    """The YAML file, validated."""
+
+    backends: BackendsConfig = Field(default_factory=BackendsConfig)
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    redis: RedisConfig = Field(default_factory=RedisConfig)
+    services: list[ServiceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ConfigFile:
+        seen: dict[str, str] = {}
+        for service in self.services:
+            for name in service.names:
+                if name in seen:
+                    raise ValueError(
+                        f"service name or alias {name!r} is used by both "
+                        f"{seen[name]!r} and {service.name!r}"
+                    )
+                seen[name] = service.name
+        return self
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The services the bot knows; the only things it will ever query."""
+
+    services: tuple[ServiceConfig, ...] = ()
+
+    def get(self, name: str) -> ServiceConfig | None:
+        """The service called ``name`` (or with that alias), case-insensitively."""
+        wanted = name.strip().lower()
+        for service in self.services:
+            if wanted in service.names:
+                return service
+        return None
+
+    def for_channel(self, channel_id: str) -> list[ServiceConfig]:
+        """Services whose incident channel is ``channel_id``."""
+        return [s for s in self.services if s.channel == channel_id]
+
+    def names(self) -> list[str]:
+        """Service names, in catalog order."""
+        return [s.name for s in self.services]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot is configured with, as one frozen object."""
+
+    file: ConfigFile
+    config_path: Path | None = None
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = SLACK_DEFAULT_API_URL
+    redis_url: str | None = None
+    alert_token: str | None = None
+    catalog: Catalog = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "catalog", Catalog(tuple(self.file.services)))
+
+    @property
+    def backends(self) -> BackendsConfig:
+        """Telemetry backends (file values, overridden by environment)."""
+        return self.file.backends
+
+    @property
+    def key_prefix(self) -> str:
+        """Prefix of every Redis key this bot writes."""
+        return self.file.redis.key_prefix
+
+
+_BACKEND_ENV = {
+    "prometheus": "PROMETHEUS_URL",
+    "loki": "LOKI_URL",
+    "jaeger": "JAEGER_URL",
+    "tempo": "TEMPO_URL",
+}
+
+
+def default_config_path(environ: Mapping[str, str]) -> Path:
+    """``TRIAGE_CONFIG`` if set, else ``./triage.yaml``."""
+    return Path(environ.get("TRIAGE_CONFIG") or "triage.yaml")
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
+    """Read the YAML file at ``path`` (or none) and overlay the environment."""
+    raw: dict[str, Any] = _read_yaml(path) if path is not None else {}
+    return settings_from_mapping(raw, environ, source=str(path) if path else "<defaults>",
+                                 path=path)
+
+
+def settings_from_mapping(
+    raw: Mapping[str, Any], environ: Mapping[str, str], *, source: str = "<config>",
+    path: Path | None = None,
+) -> Settings:
+    """Validate an already-parsed configuration mapping and overlay the environment."""
+    data = dict(raw)
+    backends = dict(data.get("backends") or {})
+    for name, variable in _BACKEND_ENV.items():
+        if environ.get(variable):
+            backends[name] = environ[variable]
+    data["backends"] = backends
+    try:
+        file = ConfigFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(source, exc)) from None
+    api_url = environ.get("SLACK_API_URL") or SLACK_DEFAULT_API_URL
+    return Settings(
+        file=file,
+        config_path=path,
+        slack_bot_token=environ.get("SLACK_BOT_TOKEN") or None,
+        slack_signing_secret=environ.get("SLACK_SIGNING_SECRET") or None,
+        slack_app_token=environ.get("SLACK_APP_TOKEN") or None,
+        slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
+        redis_url=environ.get("REDIS_URL") or None,
+        alert_token=environ.get("TRIAGE_ALERT_TOKEN") or None,
+    )
+
+
+def format_validation_error(source: str, exc: ValidationError) -> str:
+    """One line per problem: ``file: services[0].memory_limit: what is wrong``."""
+    lines = [f"{source}: invalid configuration"]
+    for error in exc.errors():
+        where = "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
+        ).lstrip(".")
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"  {source}: {where or '(top level)'}: {message}")
+    return "\n".join(lines)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping (backends, services, ...)")
+    return loaded

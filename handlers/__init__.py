@@ -1,0 +1,1 @@
+"""Slack listeners and the alert webhook: parse, validate, call the core, render, post."""

@@ -1,0 +1,61 @@
+"""Card buttons. Each click is acked at once; the state change is atomic, so a double click
+(or two responders clicking together) changes the incident once and posts once."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack.cards import ACTION_ASSIGN_ME, ACTION_RESOLVE, user
+from bot.tasks import SupervisorBusy
+from handlers.replies import Reply, report_failure
+from handlers.services import Services
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    """Attach the card's button listeners."""
+
+    def listener(work: Callable[[Services, str, str], Awaitable[None]], name: str) -> Any:
+        async def on_click(ack: Callable[..., Awaitable[None]], body: dict[str, Any],
+                           respond: Reply) -> None:
+            await ack()
+            action = (body.get("actions") or [{}])[0]
+            incident_id = str(action.get("value", ""))
+            user_id = str((body.get("user") or {}).get("id", ""))
+
+            async def run() -> None:
+                try:
+                    await work(services, incident_id, user_id)
+                except Exception as exc:
+                    await report_failure(respond, exc)
+
+            try:
+                services.tasks.spawn(run(), name=f"action:{name}")
+            except SupervisorBusy as exc:
+                await report_failure(respond, exc)
+        return on_click
+
+    app.action(ACTION_ASSIGN_ME)(listener(_assign_me, "assign_me"))
+    app.action(ACTION_RESOLVE)(listener(_resolve, "resolve"))
+
+
+async def _assign_me(services: Services, incident_id: str, user_id: str) -> None:
+    incident = await services.incidents.find(incident_id, "")
+    updated = await services.incidents.assign(incident, user_id, user_id)
+    if updated is None or not updated.changed:
+        return
+    await services.publisher.refresh_card(updated.incident)
+    await services.publisher.post_thread(
+        updated.incident, f":bust_in_silhouette: {user(user_id)} took {incident.id}.")
+
+
+async def _resolve(services: Services, incident_id: str, user_id: str) -> None:
+    incident = await services.incidents.find(incident_id, "")
+    updated = await services.incidents.resolve(incident, user_id, "")
+    if updated is None or not updated.changed:
+        return
+    await services.publisher.refresh_card(updated.incident)
+    await services.publisher.post_thread(
+        updated.incident, f":white_check_mark: {user(user_id)} resolved {incident.id}.")

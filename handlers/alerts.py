@@ -1,0 +1,110 @@
+"""``POST /alerts/alertmanager``: authenticate, bound, parse, record, answer; then announce.
+
+Alertmanager retries 5xx and network errors but never 4xx, so: 2xx only once the alert is in
+Redis, 503 when Redis cannot take it, 4xx only for input that will never succeed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.alertmanager import parse_alertmanager
+from bot.errors import InputError, StoreError
+from bot.slack.alert_blocks import changes_text
+from bot.tasks import SupervisorBusy
+from bot.triage.intake import AlertIntake, IntakeResult
+from handlers.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def authorized(header: str | None, token: str | None) -> bool:
+    """Bearer token, or basic auth whose password is the token (any user name)."""
+    if not token or not header:
+        return False
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return hmac.compare_digest(value.strip().encode(), token.encode())
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return hmac.compare_digest(decoded.partition(":")[2].encode(), token.encode())
+    return False
+
+
+def _problem(status: int, message: str) -> web.Response:
+    return web.json_response({"status": "error", "error": message}, status=status)
+
+
+async def _read_bounded(request: web.Request, limit: int) -> bytes | None:
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = await request.content.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+Receiver = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def receiver(services: Services, intake: AlertIntake) -> Receiver:
+    """The webhook's request handler, bound to the bot's services."""
+    limit = services.settings.file.alerts.max_body_bytes
+    outcomes = services.metrics.alerts_received
+
+    async def receive(request: web.Request) -> web.Response:
+        if not authorized(request.headers.get("Authorization"), services.settings.alert_token):
+            outcomes.labels("unauthorized").inc()
+            return _problem(401, "missing or wrong credentials (Bearer TRIAGE_ALERT_TOKEN)")
+        body = await _read_bounded(request, limit)
+        if body is None:
+            outcomes.labels("too_large").inc()
+            return _problem(413, f"body larger than the limit of {limit} bytes")
+        try:
+            result = await intake.receive(parse_alertmanager(body))
+        except InputError as exc:
+            outcomes.labels("rejected").inc()
+            return _problem(400, str(exc))
+        except StoreError as exc:
+            outcomes.labels("store_unavailable").inc()
+            log.warning("alert not stored, asking Alertmanager to retry", extra={"error": str(exc)})
+            return web.json_response({"status": "error", "error": "state store unavailable"},
+                                     status=503, headers={"Retry-After": "5"})
+        outcomes.labels("accepted").inc()
+        _announce_later(services, result)
+        return web.json_response({
+            "status": "ok", "incident": result.incident.id if result.incident else None,
+            "created": result.created, "changes": len(result.changes)})
+
+    return receive
+
+
+def _announce_later(services: Services, result: IntakeResult) -> None:
+    if result.incident is None:
+        return
+    try:
+        services.tasks.spawn(announce(services, result), name="alerts:announce")
+    except SupervisorBusy:
+        log.warning("announcement skipped: bot busy; the next notification will catch up",
+                    extra={"incident_id": result.incident.id})
+
+
+async def announce(services: Services, result: IntakeResult) -> None:
+    """Post the card if nobody has; otherwise redraw it and say what changed, once."""
+    incident = result.incident
+    if incident is None:
+        return
+    if not incident.card_ts:
+        await services.publisher.post_card(incident)
+        return
+    if not result.changes:
+        return
+    services.publisher.request_refresh(incident.id)
+    states = await services.alert_states.states(incident.id)
+    await services.publisher.post_thread(incident, changes_text(result.changes, states))

@@ -1,0 +1,153 @@
+"""``/triage``: validate before the ack, answer what needs no I/O in the ack, run the rest after.
+
+Each verb's work runs as a tracked task and answers the caller through ``response_url``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.errors import InputError
+from bot.models import Severity
+from bot.slack.blocks import escape
+from bot.slack.cards import user
+from bot.slack.modals import declare_modal
+from bot.slack.replies import (
+    error_blocks,
+    help_blocks,
+    list_blocks,
+    services_blocks,
+    status_blocks,
+)
+from bot.tasks import SupervisorBusy
+from bot.triage import commands as cmd
+from bot.triage.incidents import Declaration
+from handlers.replies import Reply, ephemeral, report_failure
+from handlers.services import Services
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who typed the command, where, and how to answer them."""
+
+    user_id: str
+    channel_id: str
+    trigger_id: str
+    respond: Reply
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    """Attach the ``/triage`` listener."""
+
+    async def on_triage(ack: Callable[..., Awaitable[None]], body: dict[str, Any],
+                        respond: Reply) -> None:
+        try:
+            command = cmd.parse_command(str(body.get("text", "")), services.incidents.is_ref)
+            if isinstance(command, cmd.Start) and command.service is not None:
+                _known_service(services, command.service)
+        except InputError as exc:
+            await ack(response_type="ephemeral", text=str(exc), blocks=error_blocks(str(exc)))
+            return
+        if isinstance(command, cmd.Help):
+            await ack(response_type="ephemeral", text="triage-bot help", blocks=help_blocks())
+            return
+        if isinstance(command, cmd.Services):
+            await ack(response_type="ephemeral", text="Services",
+                      blocks=services_blocks(services.settings.catalog))
+            return
+        caller = Caller(str(body.get("user_id", "")), str(body.get("channel_id", "")),
+                        str(body.get("trigger_id", "")), respond)
+        try:
+            services.tasks.spawn(_run(services, command, caller),
+                                 name=f"command:{type(command).__name__.lower()}")
+        except SupervisorBusy as exc:
+            await ack(response_type="ephemeral", text=str(exc))
+            return
+        await ack()
+
+    app.command(services.settings.file.slack.command)(on_triage)
+
+
+def _known_service(services: Services, name: str) -> None:
+    try:
+        services.incidents.service(name)
+    except InputError as exc:
+        raise InputError(f"{exc}\n{cmd.usage('start')}") from None
+
+
+async def _run(services: Services, command: cmd.Command, caller: Caller) -> None:
+    try:
+        await _VERBS[type(command)](services, command, caller)
+    except Exception as exc:
+        await report_failure(caller.respond, exc)
+
+
+async def _start(services: Services, command: Any, caller: Caller) -> None:
+    if command.service is None:
+        await services.client.views_open(
+            trigger_id=caller.trigger_id,
+            view=declare_modal(services.settings.catalog, caller.channel_id))
+        return
+    service = services.incidents.service(command.service)
+    created = await services.incidents.declare(Declaration(
+        service=service, summary=command.summary,
+        severity=command.severity or Severity.UNKNOWN, actor=caller.user_id))
+    incident = await services.publisher.post_card(created.incident)
+    await ephemeral(caller.respond,
+                    f"Declared {incident.id} for {service.name} in <#{incident.channel}>.")
+
+
+async def _status(services: Services, command: Any, caller: Caller) -> None:
+    incident = await services.incidents.find(command.ref, caller.channel_id)
+    timeline = await services.incidents.store.timeline(incident.id)
+    await ephemeral(caller.respond, f"{incident.id}: {incident.summary}",
+                    status_blocks(incident, timeline))
+
+
+async def _list(services: Services, command: Any, caller: Caller) -> None:
+    incidents = await services.incidents.store.list_open()
+    await ephemeral(caller.respond, f"{len(incidents)} open incidents", list_blocks(incidents))
+
+
+async def _note(services: Services, command: Any, caller: Caller) -> None:
+    incident = await services.incidents.find(command.ref, caller.channel_id)
+    await services.incidents.note(incident, caller.user_id, command.text)
+    await services.publisher.post_thread(
+        incident, f":memo: {user(caller.user_id)} noted: {escape(command.text)}")
+    await ephemeral(caller.respond, f"Noted on {incident.id}.")
+
+
+async def _assign(services: Services, command: Any, caller: Caller) -> None:
+    incident = await services.incidents.find(command.ref, caller.channel_id)
+    updated = await services.incidents.assign(incident, caller.user_id, command.user_id)
+    if updated is None or not updated.changed:
+        await ephemeral(caller.respond, f"{incident.id} is already assigned to that person.")
+        return
+    await services.publisher.refresh_card(updated.incident)
+    await services.publisher.post_thread(
+        updated.incident,
+        f":bust_in_silhouette: {user(caller.user_id)} assigned {user(command.user_id)}.")
+    await ephemeral(caller.respond, f"Assigned {incident.id}.")
+
+
+async def _resolve(services: Services, command: Any, caller: Caller) -> None:
+    incident = await services.incidents.find(command.ref, caller.channel_id)
+    updated = await services.incidents.resolve(incident, caller.user_id, command.note)
+    if updated is None or not updated.changed:
+        await ephemeral(caller.respond, f"{incident.id} was already resolved.")
+        return
+    await services.publisher.refresh_card(updated.incident)
+    note = f": {escape(command.note)}" if command.note else "."
+    await services.publisher.post_thread(
+        updated.incident, f":white_check_mark: {user(caller.user_id)} resolved {incident.id}{note}")
+    await ephemeral(caller.respond, f"Resolved {incident.id}.")
+
+
+_VERBS: dict[type, Callable[[Services, Any, Caller], Awaitable[None]]] = {
+    cmd.Start: _start, cmd.Status: _status, cmd.ListOpen: _list,
+    cmd.Note: _note, cmd.Assign: _assign, cmd.Resolve: _resolve,
+}

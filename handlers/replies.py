@@ -1,0 +1,44 @@
+"""Reporting a background task's outcome to the person who asked."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.errors import InputError, StoreError
+from bot.slack.blocks import escape, section
+from bot.slack.replies import error_blocks
+from bot.tasks import SupervisorBusy
+
+log = logging.getLogger(__name__)
+
+Reply = Callable[..., Awaitable[Any]]
+
+
+async def ephemeral(respond: Reply, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+    """Answer only the caller (via response_url), never raising: the work is already done.
+
+    Without ``blocks`` the text is shown as one section.
+    """
+    try:
+        await respond(response_type="ephemeral", replace_original=False, text=text,
+                      blocks=blocks or [section(escape(text))])
+    except Exception:
+        log.exception("could not answer the caller")
+
+
+async def report_failure(respond: Reply, exc: Exception) -> None:
+    """Turn a failure after the ack into a message the caller can act on."""
+    if isinstance(exc, (InputError, SupervisorBusy)):
+        text = str(exc)
+    elif isinstance(exc, StoreError):
+        text = "The incident store (Redis) is unreachable; nothing was changed. Try again."
+    elif isinstance(exc, SlackApiError):
+        text = f"Slack refused the update: `{exc.response.get('error', 'unknown error')}`."
+    else:
+        log.exception("command failed", exc_info=exc)
+        text = "Something went wrong on the bot's side; it has been logged."
+    await ephemeral(respond, text, error_blocks(text))

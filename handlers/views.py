@@ -1,0 +1,50 @@
+"""Modal submissions: validate inside the ack (errors shown under the inputs), work after it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack.modals import DECLARE_CALLBACK, DeclareForm, FormError, read_declare_form
+from bot.tasks import SupervisorBusy
+from bot.triage.incidents import Declaration
+from handlers.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    """Attach the view_submission listeners."""
+
+    async def on_declare(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        try:
+            form = read_declare_form(body.get("view") or {}, services.settings.catalog)
+        except FormError as exc:
+            await ack(response_action="errors", errors={exc.block_id: str(exc)})
+            return
+        user_id = str((body.get("user") or {}).get("id", ""))
+        try:
+            services.tasks.spawn(_declare(services, form, user_id), name="view:declare")
+        except SupervisorBusy as exc:
+            await ack(response_action="errors", errors={"summary": str(exc)})
+            return
+        await ack()
+
+    app.view(DECLARE_CALLBACK)(on_declare)
+
+
+async def _declare(services: Services, form: DeclareForm, user_id: str) -> None:
+    service = services.incidents.service(form.service)
+    created = await services.incidents.declare(Declaration(
+        service=service, summary=form.summary, severity=form.severity, actor=user_id))
+    incident = await services.publisher.post_card(created.incident)
+    if form.channel_id and form.channel_id != incident.channel:
+        try:
+            await services.client.chat_postEphemeral(
+                channel=form.channel_id, user=user_id,
+                text=f"Declared {incident.id} for {service.name} in <#{incident.channel}>.")
+        except Exception:
+            log.warning("could not confirm the declaration", extra={"incident_id": incident.id})

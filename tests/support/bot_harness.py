@@ -1,0 +1,109 @@
+"""A real bot (aiohttp server on a free port) wired to the Slack stand-in and a real Redis."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import SERVICES, TASKS, Runtime, create_app
+from bot.config import Settings, settings_from_mapping
+from bot.sim.slack import SlackStandIn
+from bot.sim.slack_client import SlackSender
+from handlers.services import Services
+
+SIGNING_SECRET = "test-signing-secret"
+ALERT_TOKEN = "test-alert-token"
+CHANNELS = {"C0CHECKOUT": "checkout", "C0SEARCH": "search", "C0INCIDENTS": "incidents",
+            "C0RANDOM": "random"}
+
+
+def catalog_config(key_prefix: str) -> dict[str, Any]:
+    """The configuration the bot tests run with."""
+    return {
+        "slack": {"default_channel": "C0INCIDENTS"},
+        "redis": {"key_prefix": key_prefix},
+        "services": [
+            {"name": "checkout", "aliases": ["checkout-api"], "channel": "C0CHECKOUT",
+             "owners": ["U0ALICE"], "prometheus": {"job": "checkout"}, "loki": {"app": "checkout"},
+             "memory_limit": "2GiB"},
+            {"name": "search", "channel": "C0SEARCH", "prometheus": {"job": "search"}},
+            {"name": "payments", "channel": "C0CHECKOUT", "prometheus": {"job": "payments"}},
+        ],
+    }
+
+
+@dataclass
+class BotHarness:
+    """Handles on a running bot and on the Slack it talks to."""
+
+    slack: SlackStandIn
+    sender: SlackSender
+    base_url: str
+    app: web.Application
+    http: aiohttp.ClientSession
+
+    @property
+    def services(self) -> Services:
+        return self.app[SERVICES]
+
+    async def idle(self, within: float = 10.0) -> None:
+        """Wait until the bot's background work is done."""
+        if not await self.app[TASKS].wait_idle(within):
+            raise AssertionError(f"bot still busy after {within}s")
+
+    async def post_alert(self, payload: Mapping[str, Any] | bytes, *,
+                         auth: str | None = f"Bearer {ALERT_TOKEN}") -> aiohttp.ClientResponse:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json"}
+        if auth:
+            headers["Authorization"] = auth
+        async with self.http.post(f"{self.base_url}/alerts/alertmanager", data=body,
+                                  headers=headers) as response:
+            await response.read()
+            return response
+
+
+def make_settings(slack: SlackStandIn, redis_url: str, key_prefix: str,
+                  overrides: Mapping[str, Any] | None = None) -> Settings:
+    raw = {**catalog_config(key_prefix), **(overrides or {})}
+    env = {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+           "SLACK_API_URL": slack.api_url, "REDIS_URL": redis_url,
+           "TRIAGE_ALERT_TOKEN": ALERT_TOKEN}
+    return settings_from_mapping(raw, env, source="test-config")
+
+
+@asynccontextmanager
+async def running_bot(
+    redis_url: str, key_prefix: str, *, slack: SlackStandIn | None = None,
+    runtime: Runtime | None = None, overrides: Mapping[str, Any] | None = None,
+) -> AsyncIterator[BotHarness]:
+    """Start the stand-in (unless given) and the bot; stop both afterwards."""
+    own_slack = slack is None
+    standin = slack or await SlackStandIn().start()
+    if own_slack:
+        for channel_id, name in CHANNELS.items():
+            standin.add_channel(channel_id, name)
+    app = create_app(make_settings(standin, redis_url, key_prefix, overrides),
+                     runtime or Runtime(channel_interval_s=0.01, drain_seconds=5))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    base_url = f"http://127.0.0.1:{port}"
+    sender = SlackSender(standin, url=f"{base_url}/slack/events", signing_secret=SIGNING_SECRET)
+    http = aiohttp.ClientSession()
+    try:
+        yield BotHarness(standin, sender, base_url, app, http)
+    finally:
+        await http.close()
+        await sender.close()
+        await runner.cleanup()
+        if own_slack:
+            await standin.stop()
