@@ -45,26 +45,35 @@ class CardPublisher:
     async def post_card(self, incident: Incident) -> Incident:
         """Post the card unless it is posted or being posted; returns the incident as stored.
 
-        A short-lived claim makes two replicas (or a retried webhook) post one card; if the
-        poster dies, the claim expires and the next delivery posts it.
+        A short-lived claim, taken only once this channel's turn has come, makes two replicas
+        (or a retried webhook) post one card; if the poster dies, the claim expires and the
+        next delivery posts it. Alerts that change while the card is on its way trigger a
+        redraw, so the card never stays behind.
         """
-        if incident.card_ts:
+        if incident.card_ts or await self._claims.held("card-post", incident.id):
             return incident
+        await self._pacer.wait_turn(incident.channel)
+        current = await self._store.get(incident.id) or incident
+        if current.card_ts:
+            return current
         lock_s = CARD_LOCK_TTL_MS // 1000
         if not await self._claims.claim("card-post", incident.id, ttl_seconds=lock_s):
-            return incident
+            return current
         try:
-            blocks = await self.card_blocks(incident)
-            await self._pacer.wait_turn(incident.channel)
+            blocks = await self.card_blocks(current)
             response = await self.client.chat_postMessage(
-                channel=incident.channel, text=card_text(incident), blocks=blocks,
+                channel=current.channel, text=card_text(current), blocks=blocks,
                 unfurl_links=False,
             )
         except Exception:
             await self._claims.release("card-post", incident.id)
             raise
-        ts = str(response["ts"])
+        posted = await self._record_card(current, str(response["ts"]))
+        if await self.card_blocks(posted) != blocks:
+            self.request_refresh(posted.id)
+        return posted
 
+    async def _record_card(self, incident: Incident, ts: str) -> Incident:
         def set_ts(current: Incident) -> Incident | None:
             return None if current.card_ts else current.model_copy(update={"card_ts": ts})
 

@@ -25,6 +25,13 @@ class ClaimStore:
             raise store_error(exc) from exc
         return bool(won)
 
+    async def held(self, scope: str, key: str) -> bool:
+        """Whether someone holds the claim right now (a cheap look before waiting)."""
+        try:
+            return bool(await self._redis.exists(self._keys.claim(scope, key)))
+        except RedisError as exc:
+            raise store_error(exc) from exc
+
     async def release(self, scope: str, key: str) -> None:
         """Forget a claim, so a failed attempt can be retried by the next delivery."""
         try:

@@ -16,17 +16,24 @@ def connect_redis(url: str) -> Redis:
     """A client that retries briefly, then gives up so callers can answer 503.
 
     redis-py's defaults (10 retries, 5 s socket timeouts) would hold an Alertmanager webhook
-    far longer than its own timeout; two quick retries cover a Redis restart's blip.
+    far longer than its own timeout; two quick retries cover a Redis restart's blip. The pool
+    blocks (up to 2 s) when all connections are busy: the default pool raises at once, which
+    turned an alert storm into spurious "Redis unavailable" errors.
     """
-    return aioredis.Redis.from_url(
+    retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2)
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=64,
+        timeout=2.0,
         decode_responses=True,
         socket_timeout=2.0,
         socket_connect_timeout=1.0,
         health_check_interval=15,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
-        max_connections=64,
+        retry=retry,
     )
+    client = aioredis.Redis(connection_pool=pool, retry=retry)
+    client.auto_close_connection_pool = True
+    return client
 
 
 async def redis_ping(client: Redis) -> bool:

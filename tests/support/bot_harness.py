@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -38,6 +39,17 @@ def catalog_config(key_prefix: str) -> dict[str, Any]:
     }
 
 
+USERS = {"U0ALICE": "alice", "U0BOB": "bob"}
+
+
+def populate(slack: SlackStandIn) -> None:
+    """The channels and people of the test workspace."""
+    for channel_id, name in CHANNELS.items():
+        slack.add_channel(channel_id, name)
+    for user_id, name in USERS.items():
+        slack.add_user(user_id, name)
+
+
 @dataclass
 class BotHarness:
     """Handles on a running bot and on the Slack it talks to."""
@@ -58,15 +70,30 @@ class BotHarness:
             raise AssertionError(f"bot still busy after {within}s")
 
     async def post_alert(self, payload: Mapping[str, Any] | bytes, *,
-                         auth: str | None = f"Bearer {ALERT_TOKEN}") -> aiohttp.ClientResponse:
-        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json"}
-        if auth:
-            headers["Authorization"] = auth
-        async with self.http.post(f"{self.base_url}/alerts/alertmanager", data=body,
-                                  headers=headers) as response:
-            await response.read()
-            return response
+                         auth: str | None = f"Bearer {ALERT_TOKEN}") -> AlertReply:
+        """POST a webhook body as Alertmanager would; returns status and JSON answer."""
+        return await post_alert(self.http, self.base_url, payload, auth=auth)
+
+
+@dataclass(frozen=True)
+class AlertReply:
+    """The webhook's answer."""
+
+    status: int
+    body: dict[str, Any]
+
+
+async def post_alert(http: aiohttp.ClientSession, base_url: str,
+                     payload: Mapping[str, Any] | bytes, *,
+                     auth: str | None = f"Bearer {ALERT_TOKEN}") -> AlertReply:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = auth
+    async with http.post(f"{base_url}/alerts/alertmanager", data=io.BytesIO(body),
+                         headers=headers) as response:
+        answer = await response.json(content_type=None)
+        return AlertReply(response.status, answer)
 
 
 def make_settings(slack: SlackStandIn, redis_url: str, key_prefix: str,
@@ -87,8 +114,7 @@ async def running_bot(
     own_slack = slack is None
     standin = slack or await SlackStandIn().start()
     if own_slack:
-        for channel_id, name in CHANNELS.items():
-            standin.add_channel(channel_id, name)
+        populate(standin)
     app = create_app(make_settings(standin, redis_url, key_prefix, overrides),
                      runtime or Runtime(channel_interval_s=0.01, drain_seconds=5))
     runner = web.AppRunner(app)
