@@ -101,7 +101,7 @@ def make_settings(slack: SlackStandIn, redis_url: str, key_prefix: str,
     raw = {**catalog_config(key_prefix), **(overrides or {})}
     env = {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": slack.api_url, "REDIS_URL": redis_url,
-           "TRIAGE_ALERT_TOKEN": ALERT_TOKEN}
+           "TRIAGE_ALERT_TOKEN": ALERT_TOKEN, "SLACK_APP_TOKEN": "xapp-test-token"}
     return settings_from_mapping(raw, env, source="test-config")
 
 
