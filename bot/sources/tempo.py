@@ -1,0 +1,138 @@
+"""Tempo: TraceQL search and trace by id (v2 API, falling back to v1).
+
+``/api/v2/traces/<id>`` answers ``{"trace": {"resourceSpans": [...]}}``; releases before it
+only serve ``/api/traces/<id>``, answering ``{"batches": [...]}``. Both carry OTLP JSON with
+base64 (or hex) ids. The client remembers which one the backend served.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from concurrent.futures import Executor
+from datetime import timedelta
+from typing import Any, Literal
+
+import aiohttp
+
+from bot.sources.http import HttpBackend
+from bot.sources.otlp import parse_otlp
+from bot.sources.selectors import quote
+from bot.sources.traces import (
+    Trace,
+    TraceSearch,
+    TraceSummary,
+    decode_id,
+    from_unix_nanos,
+    go_duration,
+    parse_trace_id,
+)
+from bot.sources.window import TimeWindow
+
+__all__ = ["TempoClient", "parse_search_answer", "parse_trace_answer", "traceql_for"]
+
+BACKEND = "tempo"
+Api = Literal["v2", "v1"]
+
+
+def traceql_for(query: TraceSearch) -> str:
+    """The TraceQL for a search: the service's spans, optionally one operation, slow traces.
+
+    Every value is a quoted literal; ``traceDuration`` filters whole traces, like Jaeger's
+    minimum duration.
+    """
+    conditions = [f"resource.service.name = {quote(query.service)}"]
+    if query.operation:
+        conditions.append(f"name = {quote(query.operation)}")
+    if query.min_duration:
+        conditions.append(f"traceDuration >= {go_duration(query.min_duration)}")
+    return "{ " + " && ".join(conditions) + " }"
+
+
+def _summary(raw: Mapping[str, Any]) -> TraceSummary:
+    return TraceSummary(
+        trace_id=decode_id(str(raw["traceID"])),
+        root_service=str(raw.get("rootServiceName") or ""),
+        root_operation=str(raw.get("rootTraceName") or ""),
+        start=from_unix_nanos(int(raw.get("startTimeUnixNano") or 0)),
+        duration=timedelta(milliseconds=int(raw.get("durationMs") or 0)),
+    )
+
+
+def parse_search_answer(doc: Mapping[str, Any]) -> list[TraceSummary]:
+    """Hits of ``/api/search``, slowest first."""
+    hits = [_summary(raw) for raw in doc.get("traces") or ()]
+    return sorted(hits, key=lambda hit: hit.duration, reverse=True)
+
+
+def parse_trace_answer(doc: Mapping[str, Any]) -> list[Trace]:
+    """Traces of a v2 ``{"trace": {...}}`` or v1 ``{"batches": [...]}`` answer."""
+    return parse_otlp(doc.get("trace") or doc)
+
+
+class TempoClient:
+    """TraceQL search and trace by id against Tempo's HTTP API."""
+
+    name = BACKEND
+
+    def __init__(self, http: HttpBackend) -> None:
+        self._http = http
+        self.api: Api | None = None  # learnt from the first trace-by-id answer
+
+    @classmethod
+    def create(
+        cls, url: str, session: aiohttp.ClientSession, *, timeout: float,
+        max_concurrency: int, executor: Executor | None = None,
+    ) -> TempoClient:
+        """A client on ``session`` (one session per backend)."""
+        return cls(HttpBackend(BACKEND, url, session, timeout=timeout,
+                               max_concurrency=max_concurrency, executor=executor))
+
+    async def search(self, query: TraceSearch) -> list[TraceSummary]:
+        """Traces of ``query.service`` in the window, slowest first."""
+        return await self.search_traceql(
+            traceql_for(query), query.window, query.limit, min_duration=query.min_duration
+        )
+
+    async def search_traceql(
+        self, traceql: str, window: TimeWindow, limit: int = 20,
+        min_duration: timedelta | None = None,
+    ) -> list[TraceSummary]:
+        """Hits of a TraceQL query built by the bot (never typed by a user) in ``window``."""
+        params: dict[str, str | int] = {
+            "q": traceql,
+            "limit": limit,
+            "start": math.floor(window.start.timestamp()),
+            "end": math.ceil(window.end.timestamp()),
+        }
+        if min_duration:
+            params["minDuration"] = go_duration(min_duration)
+        return await self._http.get_json("/api/search", params, parse_search_answer)
+
+    async def trace(self, trace_id: str) -> Trace | None:
+        """The trace with ``trace_id`` (16 or 32 hex digits), or None if Tempo lacks it."""
+        tid = parse_trace_id(trace_id)
+        if self.api != "v1":
+            answer = await self._http.get(f"/api/v2/traces/{tid}")
+            if answer.ok:
+                self.api = "v2"
+                return _pick(await self._http.decode(answer, parse_trace_answer), tid)
+            if answer.status != 404:
+                raise self._http.error(answer)
+            if self.api == "v2":
+                return None
+        answer = await self._http.get(f"/api/traces/{tid}")
+        if answer.status == 404:
+            return None
+        if not answer.ok:
+            raise self._http.error(answer)
+        self.api = self.api or "v1"
+        return _pick(await self._http.decode(answer, parse_trace_answer), tid)
+
+
+def _pick(traces: list[Trace], trace_id: str) -> Trace | None:
+    wanted = trace_id.zfill(32)
+    for trace in traces:
+        if trace.trace_id.zfill(32) == wanted:
+            return trace
+    return traces[0] if traces else None
