@@ -11,6 +11,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.app import Runtime, create_app
+from bot.cli_check import add_check_command
 from bot.cli_pprof import add_pprof_commands
 from bot.config import default_config_path, load_settings
 from bot.errors import ConfigError
@@ -44,9 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="connect to Slack over Socket Mode (needs SLACK_APP_TOKEN)")
     serve.add_argument("--log-level", default="INFO")
     serve.set_defaults(func=_serve)
-    check = sub.add_parser("check", help="validate the configuration and report every problem")
-    _config_arg(check)
-    check.set_defaults(func=_check)
+    add_check_command(sub)
     add_pprof_commands(sub)
     return parser
 
@@ -66,17 +65,6 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(_settings_path(args), os.environ)
     app = create_app(settings, Runtime(socket_mode=args.socket_mode))
     web.run_app(app, host=args.host, port=args.port, print=None, shutdown_timeout=30)
-    return 0
-
-
-def _check(args: argparse.Namespace) -> int:
-    path = _settings_path(args)
-    settings = load_settings(path, os.environ)
-    backends = settings.backends
-    configured = [n for n in ("prometheus", "loki", "jaeger", "tempo") if getattr(backends, n)]
-    print(f"{path}: OK — {len(settings.catalog.services)} services "
-          f"({', '.join(settings.catalog.names()) or 'none'}); "
-          f"backends: {', '.join(configured) or 'none'}")
     return 0
 
 

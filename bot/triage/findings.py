@@ -1,0 +1,161 @@
+"""What a triage step learns, in a form that knows nothing of Slack.
+
+A step produces *signals* (named numbers and named lists the playbooks' rules read) and
+*findings* (what a responder reads: a title, a severity, evidence with the query and window it
+came from, chart data, hints). Evidence keeps a frozen copy of the values, so an RCA drafted
+from it still stands after the backend's retention has dropped the data.
+
+Everything here is stored in Redis as JSON, hence pydantic models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.models import Severity, utcnow
+
+
+class StepName(StrEnum):
+    """The four steps of the walk, in the order a responder usually takes them."""
+
+    METRICS = "metrics"
+    LOGS = "logs"
+    TRACES = "traces"
+    PROFILE = "profile"
+
+
+STEP_ORDER = (StepName.METRICS, StepName.LOGS, StepName.TRACES, StepName.PROFILE)
+
+
+class StepStatus(StrEnum):
+    """Where a step stands for one incident."""
+
+    NOT_STARTED = "not_started"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Window(_Model):
+    """A time range as stored (both ends aware UTC)."""
+
+    start: datetime
+    end: datetime
+
+
+class Evidence(_Model):
+    """One cited value: what it is, its value, and exactly where it came from."""
+
+    label: str
+    value: str
+    number: float | None = None
+    unit: str | None = None
+    source: str
+    query: str | None = None
+    window: Window | None = None
+
+
+class ChartSeries(_Model):
+    """One line of a chart: (unix seconds, value) points."""
+
+    label: str
+    points: list[tuple[float, float]]
+
+
+class Chart(_Model):
+    """Data for a PNG the Slack side draws; ``marker`` flags the anomaly's start."""
+
+    title: str
+    unit: str = ""
+    series: list[ChartSeries]
+    threshold: float | None = None
+    threshold_label: str | None = None
+    marker: datetime | None = None
+
+
+class Link(_Model):
+    """A link a responder may follow (built from catalog URLs only, never user text)."""
+
+    title: str
+    url: str
+
+
+class Finding(_Model):
+    """One thing a step found, or could not find (a missing signal is a finding too)."""
+
+    key: str
+    step: StepName
+    title: str
+    severity: Severity = Severity.INFO
+    summary: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
+    charts: list[Chart] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+    hints: list[str] = Field(default_factory=list)
+
+
+class FrameShare(_Model):
+    """A profile frame and its share of the total (0..1), flat and cumulative."""
+
+    function: str
+    flat: float
+    cum: float
+    under_worker: bool = False
+
+
+class Signals(_Model):
+    """Facts for the playbooks' rules: numbers by name, plus frames, log and span patterns.
+
+    Number names are dotted and documented where they are produced (e.g. ``rss.slope_bytes_per_s``,
+    ``tokio.busy_ratio``, ``http.p99_seconds``); an absent name means the signal was not found.
+    """
+
+    numbers: dict[str, float] = Field(default_factory=dict)
+    frames: list[FrameShare] = Field(default_factory=list)
+    frames_kind: Literal["cpu", "heap_diff"] | None = None
+    log_patterns: dict[str, int] = Field(default_factory=dict)
+    span_categories: dict[str, float] = Field(default_factory=dict)
+
+
+class StepResult(_Model):
+    """The outcome of one run of one step for one incident."""
+
+    step: StepName
+    status: StepStatus
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    window: Window | None = None
+    findings: list[Finding] = Field(default_factory=list)
+    signals: Signals = Field(default_factory=Signals)
+    error: str | None = None
+    ran_by: str | None = None
+
+
+class Candidate(_Model):
+    """A failure pattern under consideration, with the evidence for and against it."""
+
+    playbook: str
+    title: str
+    score: float
+    supporting: list[str] = Field(default_factory=list)
+    contradicting: list[str] = Field(default_factory=list)
+
+
+class Diagnosis(_Model):
+    """The ranking after the latest step; ``candidates[0]`` is the leader."""
+
+    candidates: list[Candidate]
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def leader(self) -> Candidate | None:
+        """The most likely pattern, if any."""
+        return self.candidates[0] if self.candidates else None

@@ -1,0 +1,205 @@
+"""The diagnosis ranks failure patterns by evidence; the alert name only seeds it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.triage.diagnosis import rank
+from bot.triage.findings import Diagnosis, FrameShare, Signals
+from bot.triage.playbook import Playbook
+from bot.triage.playbook_loader import PlaybookSet, load_playbooks
+from tests.conftest import ROOT
+
+MiB = 1024**2
+
+
+@pytest.fixture(scope="module")
+def playbooks() -> PlaybookSet:
+    return load_playbooks(ROOT / "playbooks")
+
+
+def order(diagnosis: Diagnosis) -> list[str]:
+    return [c.playbook for c in diagnosis.candidates]
+
+
+def position(diagnosis: Diagnosis, playbook_id: str) -> int:
+    return order(diagnosis).index(playbook_id)
+
+
+def candidate(diagnosis: Diagnosis, playbook_id: str) -> Any:
+    return diagnosis.candidates[position(diagnosis, playbook_id)]
+
+
+def test_high_p99_with_flat_pool_busy_workers_and_a_blocking_frame_is_starvation(
+        playbooks: PlaybookSet) -> None:
+    signals = Signals(
+        numbers={"http.p99_change": 6.0, "pool.wait_change": 1.0, "tokio.busy_ratio": 0.97},
+        frames=[FrameShare(function="std::thread::sleep", flat=0.28, cum=0.31,
+                           under_worker=True)],
+    )
+    diagnosis = rank(playbooks, signals, "HighLatency", {"alertname": "HighLatency"})
+    assert diagnosis.leader is not None and diagnosis.leader.playbook == "tokio-starvation"
+    assert position(diagnosis, "tokio-starvation") < position(diagnosis, "p99-latency")
+    starvation = candidate(diagnosis, "tokio-starvation")
+    assert starvation.supporting == [
+        "the alert HighLatency matches this pattern",
+        "Tokio workers busy 97% of the time",
+        "blocking frame std::thread::sleep under a Tokio worker (31% of CPU)",
+    ]
+    pool = candidate(diagnosis, "p99-latency")
+    assert pool.contradicting == ["pool wait is flat (1× its earlier level)"]
+    assert pool.score < starvation.score
+
+
+def test_blocking_file_io_under_a_worker_counts_too(playbooks: PlaybookSet) -> None:
+    signals = Signals(
+        numbers={"http.p99_change": 4.0, "pool.wait_change": 1.1, "tokio.busy_ratio": 0.95},
+        frames=[FrameShare(function="std::fs::read::inner", flat=0.2, cum=0.25,
+                           under_worker=True)],
+    )
+    diagnosis = rank(playbooks, signals, "HighLatency", {})
+    assert order(diagnosis)[0] == "tokio-starvation"
+
+
+def test_the_reverse_evidence_ranks_pool_exhaustion_first(playbooks: PlaybookSet) -> None:
+    signals = Signals(numbers={"http.p99_change": 6.0, "pool.wait_change": 8.0,
+                               "tokio.busy_ratio": 0.3})
+    diagnosis = rank(playbooks, signals, "HighLatency", {})
+    assert order(diagnosis)[0] == "p99-latency"
+    assert position(diagnosis, "p99-latency") < position(diagnosis, "tokio-starvation")
+    assert candidate(diagnosis, "tokio-starvation").contradicting == [
+        "workers mostly idle (30% busy): they are not starved"]
+    assert "pool wait 8× its earlier level" in candidate(diagnosis, "p99-latency").supporting
+
+
+def test_memory_evidence_beats_a_latency_alert_name(playbooks: PlaybookSet) -> None:
+    signals = Signals(
+        numbers={"http.p99_change": 2.5, "rss.growth_ratio": 2.0,
+                 "rss.slope_bytes_per_s": 64 * 1024.0, "memory.time_to_oom_s": 3 * 3600.0,
+                 "heap.growth_bytes": 12.0 * MiB, "tokio.busy_ratio": 0.4},
+        frames=[FrameShare(function="hashbrown::raw::RawTable<T,A>::reserve_rehash",
+                           flat=0.55, cum=0.6)],
+    )
+    diagnosis = rank(playbooks, signals, "HighLatency", {})
+    assert order(diagnosis)[0] == "memory-growth"
+    memory = candidate(diagnosis, "memory-growth")
+    assert "the alert HighLatency matches this pattern" not in memory.supporting
+    assert memory.supporting == [
+        "RSS grew 2× over the window", "RSS grows at 64 KiB/s", "OOM in 3 h at this rate",
+        "heap grew 12 MiB between two snapshots",
+        "retained allocations grow under hashbrown::raw::RawTable<T,A>::reserve_rehash (60%)",
+    ]
+
+
+def test_before_any_evidence_the_alert_seeds_the_ranking(playbooks: PlaybookSet) -> None:
+    diagnosis = rank(playbooks, Signals(), "MemoryGrowth", {"alertname": "MemoryGrowth"})
+    assert order(diagnosis)[:2] == ["memory-growth", "generic"]
+    assert candidate(diagnosis, "memory-growth").score == 1.0
+
+
+def test_generic_leads_only_without_positive_evidence_elsewhere(
+        playbooks: PlaybookSet) -> None:
+    nothing = rank(playbooks, Signals(), "Unknown", {})
+    assert order(nothing)[0] == "generic"
+    assert sorted(order(nothing)) == sorted(p.id for p in playbooks.all)
+    errors = Signals(numbers={"http.error_ratio": 0.3, "deploy.changed": 1.0,
+                              "process.restarts": 2.0}, log_patterns={"panic": 12})
+    after_deploy = rank(playbooks, errors, "HighErrorRate", {})
+    assert order(after_deploy)[0] == "generic"
+    assert candidate(after_deploy, "generic").supporting == [
+        "30% of requests fail", "2 restarts in the window",
+        "a deploy or restart happened in the window", "12 panics in the logs"]
+    # A specific pattern with any positive score goes first, even below generic's score.
+    weak = Signals(numbers={**errors.numbers, "cpu.change": 2.2},
+                   log_patterns=errors.log_patterns)
+    diagnosis = rank(playbooks, weak, "HighErrorRate", {})
+    assert order(diagnosis)[:2] == ["cpu-spike", "generic"]
+    assert candidate(diagnosis, "generic").score > candidate(diagnosis, "cpu-spike").score
+
+
+SCENARIOS: dict[str, tuple[str, Signals]] = {
+    "memory-growth": ("MemoryGrowth", Signals(
+        numbers={"rss.growth_ratio": 2.0, "rss.slope_bytes_per_s": 60 * 1024.0,
+                 "memory.time_to_oom_s": 3 * 3600.0, "heap.growth_bytes": 8.0 * MiB,
+                 "tokio.live_tasks_slope_per_s": 0.0, "tokio.busy_ratio": 0.3},
+        frames=[FrameShare(function="alloc::sync::Arc<T>::new", flat=0.5, cum=0.5)])),
+    "tokio-starvation": ("HighLatency", Signals(
+        numbers={"http.p99_change": 6.0, "tokio.busy_ratio": 0.97,
+                 "tokio.mean_poll_seconds": 0.025, "tokio.global_queue_depth": 400.0,
+                 "pool.wait_change": 1.0, "http.request_rate_change": 0.95},
+        frames=[FrameShare(function="std::thread::sleep", flat=0.3, cum=0.35,
+                           under_worker=True)])),
+    "p99-latency": ("HighLatency", Signals(
+        numbers={"http.p99_change": 8.0, "pool.wait_change": 8.0, "pool.utilisation": 1.0,
+                 "pool.wait_seconds": 2.5, "tokio.busy_ratio": 0.3},
+        log_patterns={"pool_timeout": 40}, span_categories={"database": 0.7})),
+    "cpu-spike": ("HighCPU", Signals(
+        numbers={"cpu.change": 3.5, "http.p99_change": 2.0, "tokio.busy_ratio": 0.95},
+        frames=[FrameShare(function="regex::regex::string::Regex::new", flat=0.01, cum=0.35,
+                           under_worker=True),
+                FrameShare(function="__rust_alloc", flat=0.1, cum=0.1, under_worker=True),
+                FrameShare(function="malloc", flat=0.08, cum=0.08),
+                FrameShare(function="core::fmt::write", flat=0.05, cum=0.2)])),
+    "async-deadlock": ("HighLatency", Signals(
+        numbers={"http.request_rate_change": 0.1, "http.p99_change": 20.0, "cpu.change": 0.2,
+                 "tokio.busy_ratio": 1.0, "tokio.mean_poll_seconds": 2.0},
+        span_categories={"lock_wait": 0.8}, log_patterns={"deadlock_watchdog": 3})),
+    "task-leak": ("MemoryGrowth", Signals(
+        numbers={"tokio.live_tasks": 50000.0, "tokio.live_tasks_slope_per_s": 5.0,
+                 "rss.growth_ratio": 1.5, "rss.slope_bytes_per_s": 20 * 1024.0,
+                 "memory.time_to_oom_s": 10 * 3600.0, "heap.growth_bytes": 4.0 * MiB},
+        frames=[FrameShare(function="tokio::runtime::task::core::Cell<T,S>::new", flat=0.7,
+                           cum=0.7)])),
+    "serialization": ("HighLatency", Signals(
+        numbers={"http.p99_change": 3.0, "pool.wait_change": 1.0, "tokio.busy_ratio": 0.6},
+        span_categories={"serialization": 0.55},
+        frames=[FrameShare(function="serde_json::ser::to_writer", flat=0.05, cum=0.3)])),
+}
+EXPECTED = {name: name for name in SCENARIOS} | {"serialization": "p99-latency"}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_each_pattern_leads_on_its_own_evidence(playbooks: PlaybookSet, scenario: str) -> None:
+    alert, signals = SCENARIOS[scenario]
+    diagnosis = rank(playbooks, signals, alert, {"alertname": alert})
+    assert order(diagnosis)[0] == EXPECTED[scenario]
+    leader, runner_up = diagnosis.candidates[:2]
+    assert leader.score >= runner_up.score + 2, diagnosis.candidates
+
+
+def test_ranking_is_deterministic(playbooks: PlaybookSet) -> None:
+    alert, signals = SCENARIOS["task-leak"]
+    first = rank(playbooks, signals, alert, {})
+    again = rank(playbooks, signals.model_copy(), alert, {})
+    assert first.candidates == again.candidates
+    scores = [(c.playbook, c.score) for c in first.candidates]
+    assert scores[0] == ("task-leak", 7.5)
+    assert candidate(first, "memory-growth").contradicting == [
+        "alive Tokio tasks grow too (5/s): tasks that never finish explain the growth better "
+        "(task-leak)"]
+
+
+def test_equal_scores_order_by_id() -> None:
+    def pb(pid: str, **extra: Any) -> Playbook:
+        return Playbook.model_validate({"id": pid, "title": pid, "summary": "s",
+                                        "matches": {"alerts": ["A"]}, **extra})
+
+    playbooks = PlaybookSet([pb("zeta"), pb("alpha"), pb("fallback", generic=True,
+                                                      diagnosis={"prior": 0.2})])
+    diagnosis = rank(playbooks, Signals(), "A", {})
+    assert order(diagnosis) == ["alpha", "zeta", "fallback"]
+
+
+def test_heap_diff_allocator_frames_are_not_cpu_evidence(playbooks: PlaybookSet) -> None:
+    # As the profile step reports a heap diff: the allocator is the leaf of every stack.
+    signals = Signals(
+        numbers={"heap.growth_bytes": 40.0 * MiB, "rss.growth_ratio": 1.6, "cpu.change": 1.0},
+        frames=[FrameShare(function="_rjem_je_malloc_default", flat=0.92, cum=0.92),
+                FrameShare(function="alloc::sync::Arc<T>::new", flat=0.0, cum=0.8)],
+    )
+    diagnosis = rank(playbooks, signals, "MemoryGrowth", {})
+    assert order(diagnosis)[0] == "memory-growth"
+    cpu = candidate(diagnosis, "cpu-spike")
+    assert cpu.supporting == [] and cpu.score < 0
