@@ -94,6 +94,10 @@ async def _worst_lag(
     return worst, elapsed
 
 
+def _idle(_: bytes) -> None:
+    time.sleep(1.0)  # a worker thread that waits without holding the GIL
+
+
 async def _lags(data: bytes) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     threads = ThreadPoolExecutor(2)
@@ -105,6 +109,10 @@ async def _lags(data: bytes) -> list[dict[str, object]]:
         ("process pool: decode (Profile back)", processes, decode),
     ]
     try:
+        # Baseline: how late the ticker is with nothing to do (a busy machine shows here).
+        worst, elapsed = await _worst_lag(threads, _idle, data)
+        rows.append({"path": "baseline: idle (1 s)", "seconds": elapsed,
+                     "worst_loop_lag_ms": worst * 1000})
         for label, executor, job in cases:
             worst, elapsed = await _worst_lag(executor, job, data)
             rows.append({"path": label, "seconds": elapsed, "worst_loop_lag_ms": worst * 1000})
@@ -119,6 +127,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--functions", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--lag-only", action="store_true", help="only the event-loop lag table")
     args = parser.parse_args()
     profile = synthetic_cpu_profile(SyntheticShape(samples=args.samples, functions=args.functions))
     data = encode(profile)
@@ -126,6 +135,12 @@ def main() -> None:
           f"{len(gzip.decompress(data)) / 1e6:.2f} MB raw, {args.samples} samples, "
           f"{args.functions} functions, {sum(len(s.stack) for s in profile.samples)} frames")
     del profile
+    if not args.lag_only:
+        _timings(data, args.runs)
+    print(table(asyncio.run(_lags(data))))
+
+
+def _timings(data: bytes, runs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "synthetic.pb.gz"
         path.write_bytes(data)
@@ -139,14 +154,13 @@ def main() -> None:
         if go is not None:
             series.append(_Series("go tool pprof -top (subprocess)", lambda: subprocess.run(
                 command, capture_output=True, check=True)))
-        _measure(series, args.runs)
+        _measure(series, runs)
         print(table([item.row() for item in series]))
         if go is None:
             print("go is not on PATH: no comparison (Debian package golang-go)")
         else:
             _compare(series, data, subprocess.run(command, capture_output=True, text=True,
                                                   check=True).stdout)
-    print(table(asyncio.run(_lags(data))))
 
 
 def _compare(series: list[_Series], data: bytes, go_text: str) -> None:

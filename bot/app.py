@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -22,19 +23,36 @@ from slack_bolt.response import BoltResponse
 
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.jobs import job_specs
+from bot.jobs.context import JobContext, bound
 from bot.observability import BotMetrics, watch_loop_lag
+from bot.scheduler import JobScheduler
 from bot.slack.client import build_web_client
 from bot.slack.pacing import ChannelPacer
 from bot.slack.publisher import CardPublisher
+from bot.slack.vitals_blocks import card_section as vitals_card_section
+from bot.sources.pprof.client import PprofClient, profile_executor
+from bot.sources.registry import Sources
 from bot.store.alerts import AlertStateStore
 from bot.store.claims import ClaimStore
 from bot.store.connection import Redis, connect_redis, redis_ping
 from bot.store.incidents import IncidentStore
 from bot.store.keys import Keys
+from bot.store.leases import LeaseStore
+from bot.store.rca import RcaStore
+from bot.store.vitals import VitalsStore
+from bot.store.walk import WalkStore
 from bot.tasks import TaskSupervisor
 from bot.triage.incidents import IncidentService
 from bot.triage.intake import AlertIntake
+from bot.triage.playbook_loader import load_playbooks
+from bot.triage.rca_service import RcaService
+from bot.triage.steps.base import StepDeps
+from bot.triage.walk import Walk, WalkStores
 from handlers import actions, alerts, commands, events, health, views
+from handlers import rca as rca_handlers
+from handlers import walk as walk_handlers
+from handlers.replies import ResponseUrls
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -50,6 +68,8 @@ class Runtime:
     drain_seconds: float = 20.0
     redis: Redis | None = None
     channel_interval_s: float = 1.0
+    step_timeout_s: float = 120.0
+    profile_seconds: int | None = None
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -59,7 +79,10 @@ REDIS = web.AppKey("redis", Redis)
 TASKS = web.AppKey("tasks", TaskSupervisor)
 SERVICES = web.AppKey("services", Services)
 BOLT = web.AppKey("bolt", AsyncApp)
+WALK = web.AppKey("walk", Walk)
 ALERT_RECEIVER: web.AppKey[alerts.Receiver] = web.AppKey("alert_receiver")
+SCHEDULER = web.AppKey("scheduler", JobScheduler)
+JOB_CONTEXT = web.AppKey("job_context", JobContext)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Application:
@@ -70,7 +93,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     app[SETTINGS] = settings
     app[RUNTIME] = runtime
     app[METRICS] = BotMetrics()
-    app.cleanup_ctx.extend([_redis_ctx, _tasks_ctx, _loop_lag_ctx, _slack_ctx])
+    app.cleanup_ctx.extend([_redis_ctx, _tasks_ctx, _loop_lag_ctx, _walk_ctx, _slack_ctx,
+                           _scheduler_ctx])
 
     async def ready() -> bool:
         return await redis_ping(app[REDIS])
@@ -116,6 +140,31 @@ async def _loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _walk_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, runtime = app[SETTINGS], app[RUNTIME]
+    playbooks = load_playbooks(settings.playbooks_dir)
+    threads = ThreadPoolExecutor(max_workers=settings.backends.max_concurrency + 4,
+                                 thread_name_prefix="triage-work")
+    processes = profile_executor()
+    sources = await Sources.open(settings.backends, threads)
+    pprof_session = aiohttp.ClientSession()
+    keys = Keys(settings.key_prefix)
+    stores = WalkStores(
+        incidents=IncidentStore(app[REDIS], keys), walk=WalkStore(app[REDIS], keys),
+        alerts=AlertStateStore(app[REDIS], keys), claims=ClaimStore(app[REDIS], keys))
+    # CPU work (log tallies, span analysis, profiles, charts) goes to processes: in threads it
+    # fought the event loop for the GIL (the interaction benchmark measured 0.5 s of loop lag).
+    deps = StepDeps(sources=sources, pprof=PprofClient(pprof_session, processes),
+                    executor=processes, profile_seconds=runtime.profile_seconds)
+    app[WALK] = Walk(stores, playbooks, settings.catalog, deps,
+                     step_timeout_s=runtime.step_timeout_s)
+    yield
+    await sources.close()
+    await pprof_session.close()
+    threads.shutdown(wait=False, cancel_futures=True)
+    processes.shutdown(wait=True, cancel_futures=True)
+
+
 async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, metrics = app[SETTINGS], app[METRICS]
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
@@ -130,22 +179,44 @@ async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
         settings=settings, incidents=incidents, claims=claims, alert_states=alert_states,
         publisher=CardPublisher(client, store=store, claims=claims, alerts=alert_states,
                                 tasks=app[TASKS],
-                                pacer=ChannelPacer(app[RUNTIME].channel_interval_s)),
-        tasks=app[TASKS], metrics=metrics, client=client,
+                                pacer=ChannelPacer(app[RUNTIME].channel_interval_s),
+                                sections=[vitals_card_section(VitalsStore(app[REDIS], keys)),
+                                          walk_handlers.card_section(app[WALK])]),
+        tasks=app[TASKS], metrics=metrics, client=client, walk=app[WALK],
+        replies=ResponseUrls(session),
+        rca=RcaService(store, app[WALK].stores.walk, RcaStore(app[REDIS], keys),
+                       app[WALK].playbooks),
     )
     intake = AlertIntake(incidents, alert_states, settings.file.alerts.service_labels)
     app[ALERT_RECEIVER] = alerts.receiver(services, intake)
     bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret or "",
                     request_verification_enabled=not app[RUNTIME].socket_mode,
                     process_before_response=False)
-    for module in (commands, actions, views, events):
+    for module in (commands, actions, views, events, rca_handlers):
         module.register(bolt, services)
+    walk_handlers.register(bolt, services)
     app[SERVICES], app[BOLT] = services, bolt
     socket = await _start_socket_mode(app, bolt, metrics)
     yield
     if socket is not None:
         await socket.close_async()  # type: ignore[no-untyped-call]
     await session.close()
+
+
+async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Compete for the scheduler's leader lease while the app runs; give it back on shutdown."""
+    settings, services = app[SETTINGS], app[SERVICES]
+    keys = Keys(settings.key_prefix)
+    leases = LeaseStore(app[REDIS], keys)
+    job_context = JobContext(settings=settings, incidents=services.incidents,
+                             publisher=services.publisher, walk=app[WALK],
+                             vitals=VitalsStore(app[REDIS], keys), leases=leases)
+    scheduler = JobScheduler(leases, job_specs(settings.file.schedule),
+                             lease_s=settings.file.schedule.lease, context=bound(job_context))
+    app[SCHEDULER], app[JOB_CONTEXT] = scheduler, job_context
+    await scheduler.start()
+    yield
+    await scheduler.stop()
 
 
 async def _start_socket_mode(

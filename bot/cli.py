@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.app import Runtime, create_app
 from bot.cli_check import add_check_command
 from bot.cli_pprof import add_pprof_commands
+from bot.cli_rca import add_rca_command
 from bot.config import default_config_path, load_settings
 from bot.errors import ConfigError
 from bot.logs import configure_logging
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
     add_check_command(sub)
     add_pprof_commands(sub)
+    add_rca_command(sub)
     return parser
 
 
@@ -64,7 +66,10 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
     settings = load_settings(_settings_path(args), os.environ)
     app = create_app(settings, Runtime(socket_mode=args.socket_mode))
-    web.run_app(app, host=args.host, port=args.port, print=None, shutdown_timeout=30)
+    # No access log: /metrics counts requests, and a log line per Slack request costs more
+    # than the ack under load.
+    web.run_app(app, host=args.host, port=args.port, print=None, shutdown_timeout=30,
+                access_log=None)
     return 0
 
 

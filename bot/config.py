@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
@@ -40,6 +40,7 @@ _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 _LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _SERVICE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
 
 def parse_size(value: object) -> int:
@@ -108,6 +109,36 @@ class AlertsConfig(_Strict):
 
     service_labels: list[str] = Field(default_factory=lambda: ["service", "job", "app"])
     max_body_bytes: ByteSize = 1024 * 1024
+    run_metrics_on_open: bool = True
+
+
+def _duration_seconds(value: object) -> float:
+    """``90s``, ``30m``, ``2h``, ``1d`` or a number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30m or 2h")
+    if isinstance(value, int | float):
+        return float(value)
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$", str(value))
+    if match is None:
+        raise ValueError(f"invalid duration {value!r} (use e.g. 90s, 30m, 2h)")
+    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    return float(match.group(1)) * scale
+
+
+Duration = Annotated[float, BeforeValidator(_duration_seconds), Field(gt=0)]
+
+
+class ScheduleConfig(_Strict):
+    """Scheduled jobs; durations like ``30m``. Only one replica runs them (leader lease)."""
+
+    reminder_after: Duration = 1800.0
+    refresh_every: Duration = 300.0
+    memory_watch_every: Duration = 300.0
+    memory_watch_horizon: Duration = 7200.0
+    memory_watch_action: Literal["incident", "warn"] = "incident"
+    digest_at: str | None = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    digest_timezone: str = "UTC"
+    lease: Duration = 15.0
 
 
 class RedisConfig(_Strict):
@@ -128,6 +159,15 @@ class ServiceConfig(_Strict):
     traces: str | None = None
     pprof: HttpUrl | None = None
     memory_limit: ByteSize | None = None
+    metrics: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("metrics")
+    @classmethod
+    def _metric_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for role, name in value.items():
+            if not _METRIC_NAME_RE.match(name):
+                raise ValueError(f"invalid metric name {name!r} for {role!r}")
+        return value
 
     @field_validator("name", "aliases")
     @classmethod
@@ -157,6 +197,7 @@ class ConfigFile(_Strict):
     slack: SlackConfig = Field(default_factory=SlackConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     redis: RedisConfig = Field(default_factory=RedisConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     services: list[ServiceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -208,6 +249,7 @@ class Settings:
     slack_api_url: str = SLACK_DEFAULT_API_URL
     redis_url: str | None = None
     alert_token: str | None = None
+    playbooks_dir: Path = Path("playbooks")
     catalog: Catalog = field(init=False)
 
     def __post_init__(self) -> None:
@@ -269,6 +311,7 @@ def settings_from_mapping(
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
         redis_url=environ.get("REDIS_URL") or None,
         alert_token=environ.get("TRIAGE_ALERT_TOKEN") or None,
+        playbooks_dir=Path(environ.get("TRIAGE_PLAYBOOKS") or "playbooks"),
     )
 
 

@@ -42,3 +42,5 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # APScheduler logs two INFO lines per tick; the bot records its own job outcomes.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))

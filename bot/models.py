@@ -62,6 +62,9 @@ class EventKind(StrEnum):
     ALERT_FIRED = "alert_fired"
     ALERT_RESOLVED = "alert_resolved"
     CARD_POSTED = "card_posted"
+    STEP_DONE = "step_done"
+    STEP_FAILED = "step_failed"
+    RCA_EDITED = "rca_edited"
 
 
 class Incident(BaseModel):

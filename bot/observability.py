@@ -35,6 +35,9 @@ class BotMetrics:
         self.slack_errors = Counter(
             "triage_slack_api_errors_total", "Slack Web API calls that failed",
             ["method", "error"], registry=r)
+        self.duplicates = Counter(
+            "triage_slack_duplicates_total", "Slack deliveries ignored as duplicates",
+            ["kind"], registry=r)
         self.tasks_in_flight = Gauge(
             "triage_tasks_in_flight", "Background tasks running or queued", registry=r)
         self.alerts_received = Counter(

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.slack.cards import ACTION_ASSIGN_ME, ACTION_RESOLVE, user
 from bot.tasks import SupervisorBusy
-from handlers.replies import Reply, report_failure
+from handlers.replies import report_failure
 from handlers.services import Services
 
 
@@ -18,8 +18,8 @@ def register(app: AsyncApp, services: Services) -> None:
     """Attach the card's button listeners."""
 
     def listener(work: Callable[[Services, str, str], Awaitable[None]], name: str) -> Any:
-        async def on_click(ack: Callable[..., Awaitable[None]], body: dict[str, Any],
-                           respond: Reply) -> None:
+        async def on_click(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+            respond = services.replies.reply_to(body)
             await ack()
             action = (body.get("actions") or [{}])[0]
             incident_id = str(action.get("value", ""))

@@ -17,8 +17,10 @@ from bot.alertmanager import parse_alertmanager
 from bot.errors import InputError, StoreError
 from bot.slack.alert_blocks import changes_text
 from bot.tasks import SupervisorBusy
+from bot.triage.findings import StepName
 from bot.triage.intake import AlertIntake, IntakeResult
 from handlers.services import Services
+from handlers.walk import run_and_report
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +91,8 @@ def _announce_later(services: Services, result: IntakeResult) -> None:
     if result.incident is None:
         return
     try:
-        services.tasks.spawn(announce(services, result), name="alerts:announce")
+        services.tasks.spawn(announce(services, result), name="alerts:announce",
+                             timeout=services.walk.step_timeout_s + 60)
     except SupervisorBusy:
         log.warning("announcement skipped: bot busy; the next notification will catch up",
                     extra={"incident_id": result.incident.id})
@@ -101,7 +104,13 @@ async def announce(services: Services, result: IntakeResult) -> None:
     if incident is None:
         return
     if not incident.card_ts:
-        await services.publisher.post_card(incident)
+        posted = await services.publisher.post_card(incident)
+        if posted.card_ts is None and result.changes:
+            # Another task is posting the card; make sure it ends up showing these changes.
+            services.publisher.request_refresh(incident.id)
+        auto = services.settings.file.alerts.run_metrics_on_open
+        if auto and result.created and services.walk.catalog.get(posted.service or ""):
+            await run_and_report(services, posted, StepName.METRICS, "alertmanager")
         return
     if not result.changes:
         return

@@ -25,9 +25,12 @@ from bot.slack.replies import (
 )
 from bot.tasks import SupervisorBusy
 from bot.triage import commands as cmd
+from bot.triage.findings import StepName
 from bot.triage.incidents import Declaration
+from handlers.rca import export_rca, open_rca
 from handlers.replies import Reply, ephemeral, report_failure
 from handlers.services import Services
+from handlers.walk import run_and_report
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,8 @@ class Caller:
 def register(app: AsyncApp, services: Services) -> None:
     """Attach the ``/triage`` listener."""
 
-    async def on_triage(ack: Callable[..., Awaitable[None]], body: dict[str, Any],
-                        respond: Reply) -> None:
+    async def on_triage(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        respond = services.replies.reply_to(body)
         try:
             command = cmd.parse_command(str(body.get("text", "")), services.incidents.is_ref)
             if isinstance(command, cmd.Start) and command.service is not None:
@@ -61,9 +64,10 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         caller = Caller(str(body.get("user_id", "")), str(body.get("channel_id", "")),
                         str(body.get("trigger_id", "")), respond)
+        limit = services.walk.step_timeout_s + 60 if isinstance(command, cmd.RunStep) else None
         try:
             services.tasks.spawn(_run(services, command, caller),
-                                 name=f"command:{type(command).__name__.lower()}")
+                                 name=f"command:{type(command).__name__.lower()}", timeout=limit)
         except SupervisorBusy as exc:
             await ack(response_type="ephemeral", text=str(exc))
             return
@@ -147,7 +151,27 @@ async def _resolve(services: Services, command: Any, caller: Caller) -> None:
     await ephemeral(caller.respond, f"Resolved {incident.id}.")
 
 
+async def _run_step(services: Services, command: Any, caller: Caller) -> None:
+    incident = await services.incidents.find(command.ref, caller.channel_id)
+    if services.walk.catalog.get(incident.service or "") is None:
+        raise InputError(f"{incident.id} is not about a catalog service: there is nothing to "
+                         "query for it.")
+    await ephemeral(caller.respond, f"Running the {command.step} step for {incident.id}; "
+                                    "its findings will appear in the incident's thread.")
+    await run_and_report(services, incident, StepName(command.step), caller.user_id,
+                         caller.respond)
+
+
+async def _rca(services: Services, command: Any, caller: Caller) -> None:
+    incident = await services.incidents.find(command.ref, caller.channel_id)
+    if command.export:
+        await export_rca(services, incident, caller.respond)
+    else:
+        await open_rca(services, incident, caller.trigger_id)
+
+
 _VERBS: dict[type, Callable[[Services, Any, Caller], Awaitable[None]]] = {
+    cmd.RcaCommand: _rca,
     cmd.Start: _start, cmd.Status: _status, cmd.ListOpen: _list,
-    cmd.Note: _note, cmd.Assign: _assign, cmd.Resolve: _resolve,
+    cmd.Note: _note, cmd.Assign: _assign, cmd.Resolve: _resolve, cmd.RunStep: _run_step,
 }

@@ -28,6 +28,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def on_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
         event_id = str(body.get("event_id", ""))
         if not event_id or not await services.claims.claim("event", event_id):
+            services.metrics.duplicates.labels("event").inc()
             log.info("duplicate event ignored", extra={"event_id": event_id})
             return
         try:

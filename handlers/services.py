@@ -13,6 +13,9 @@ from bot.store.alerts import AlertStateStore
 from bot.store.claims import ClaimStore
 from bot.tasks import TaskSupervisor
 from bot.triage.incidents import IncidentService
+from bot.triage.rca_service import RcaService
+from bot.triage.walk import Walk
+from handlers.replies import ResponseUrls
 
 
 @dataclass(frozen=True)
@@ -27,3 +30,6 @@ class Services:
     tasks: TaskSupervisor
     metrics: BotMetrics
     client: AsyncWebClient
+    walk: Walk
+    rca: RcaService
+    replies: ResponseUrls

@@ -50,7 +50,7 @@ def test_bad_service_fields_are_named(patch: dict[str, object], where: str, prob
 
 def test_duplicate_alias_is_rejected() -> None:
     raw = {"services": [{"name": "a", "aliases": ["x"]}, {"name": "b", "aliases": ["x"]}]}
-    with pytest.raises(ConfigError, match="'x' is used by both 'a' and 'b'"):
+    with pytest.raises(ConfigError, match=r"'x' is used by both 'a' and 'b'"):
         settings_from_mapping(raw, {})
 
 
@@ -59,7 +59,7 @@ def test_unreadable_and_invalid_yaml_files(tmp_path: Path) -> None:
         load_settings(tmp_path / "missing.yaml", {})
     bad = tmp_path / "bad.yaml"
     bad.write_text("services: [name: x\n")
-    with pytest.raises(ConfigError, match="bad.yaml: not valid YAML"):
+    with pytest.raises(ConfigError, match=r"bad\.yaml: not valid YAML"):
         load_settings(bad, {})
     listy = tmp_path / "list.yaml"
     listy.write_text("- 1\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -17,6 +19,8 @@ from bot.store.incidents import IncidentStore
 from bot.store.keys import CARD_LOCK_TTL_MS
 from bot.tasks import TaskSupervisor
 
+CardSection = Callable[[Incident], Awaitable[list[Block]]]
+
 
 class CardPublisher:
     """Owns the card's life in Slack: first post, later updates, lines in its thread.
@@ -28,6 +32,7 @@ class CardPublisher:
     def __init__(
         self, client: AsyncWebClient, *, store: IncidentStore, claims: ClaimStore,
         alerts: AlertStateStore, tasks: TaskSupervisor, pacer: ChannelPacer | None = None,
+        sections: Sequence[CardSection] = (),
     ) -> None:
         self.client = client
         self._store = store
@@ -36,11 +41,14 @@ class CardPublisher:
         self._tasks = tasks
         self._pacer = pacer or ChannelPacer()
         self._queued_refresh: set[str] = set()
+        self._sections = tuple(sections)
 
     async def card_blocks(self, incident: Incident) -> list[Block]:
-        """The card as it should look now: incident state plus its alerts."""
-        alerts = alerts_section(await self._alerts.states(incident.id))
-        return fit_message(incident_card(incident, extra=alerts))
+        """The card as it should look now: incident state, its alerts, then other sections."""
+        extra = alerts_section(await self._alerts.states(incident.id))
+        for section in self._sections:
+            extra.extend(await section(incident))
+        return fit_message(incident_card(incident, extra=extra))
 
     async def post_card(self, incident: Incident) -> Incident:
         """Post the card unless it is posted or being posted; returns the incident as stored.
@@ -106,19 +114,51 @@ class CardPublisher:
 
     async def _refresh_later(self, incident_id: str) -> None:
         try:
-            incident = await self._store.get(incident_id)
-            if incident is None or not incident.card_ts:
+            incident = await self._card_posted(incident_id)
+            if incident is None:
                 return
             await self._pacer.wait_turn(incident.channel)
             # Read again after waiting: changes made meanwhile ride along with this redraw.
             self._queued_refresh.discard(incident_id)
             latest = await self._store.get(incident_id) or incident
             await self.client.chat_update(
-                channel=latest.channel, ts=incident.card_ts, text=card_text(latest),
-                blocks=await self.card_blocks(latest),
+                channel=latest.channel, ts=latest.card_ts or str(incident.card_ts),
+                text=card_text(latest), blocks=await self.card_blocks(latest),
             )
         finally:
             self._queued_refresh.discard(incident_id)
+
+    async def _card_posted(self, incident_id: str) -> Incident | None:
+        """The incident once its card exists; None if nobody is posting it.
+
+        A redraw asked for while another task (or replica) is still posting the card waits
+        for it, within the card lock's lifetime, instead of being lost.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CARD_LOCK_TTL_MS / 1000
+        while loop.time() < deadline:
+            incident = await self._store.get(incident_id)
+            if incident is None:
+                return None
+            if incident.card_ts:
+                return incident
+            if not await self._claims.held("card-post", incident_id):
+                return None
+            await asyncio.sleep(0.1)
+        return None
+
+    async def upload_to_thread(
+        self, incident: Incident, files: Sequence[tuple[str, bytes]], comment: str
+    ) -> None:
+        """Files (charts) into the card's thread, one paced message, via the files v2 flow."""
+        if not files:
+            return
+        await self._pacer.wait_turn(incident.channel)
+        await self.client.files_upload_v2(
+            file_uploads=[{"content": data, "filename": name, "title": name}
+                          for name, data in files],
+            channel=incident.channel, thread_ts=incident.card_ts,
+            initial_comment=clip(comment, 3000))
 
     async def post_thread(
         self, incident: Incident, text: str, blocks: list[Block] | None = None, **kwargs: Any

@@ -12,6 +12,8 @@ _EVENT_WORDS = {
     EventKind.DECLARED: "declared", EventKind.NOTE: "note", EventKind.ASSIGNED: "assigned",
     EventKind.RESOLVED: "resolved", EventKind.ALERT_FIRED: "alert fired",
     EventKind.ALERT_RESOLVED: "alert resolved", EventKind.CARD_POSTED: "card posted",
+    EventKind.STEP_DONE: "step done", EventKind.STEP_FAILED: "step failed",
+    EventKind.RCA_EDITED: "RCA edited",
 }
 
 

@@ -38,6 +38,18 @@ class Keys:
         """Hash of alert fingerprint -> last known alert state (JSON)."""
         return f"{self.prefix}:incident:{iid}:alerts"
 
+    def steps(self, iid: str) -> str:
+        """Hash of step name -> latest StepResult (JSON), plus step 1's context."""
+        return f"{self.prefix}:incident:{iid}:steps"
+
+    def diagnosis(self, iid: str) -> str:
+        """The latest ranking of candidate failure patterns (JSON)."""
+        return f"{self.prefix}:incident:{iid}:diagnosis"
+
+    def rca(self, iid: str) -> str:
+        """The incident's RCA document (JSON, versioned)."""
+        return f"{self.prefix}:incident:{iid}:rca"
+
     def open_incidents(self) -> str:
         """Set of ids of open incidents."""
         return f"{self.prefix}:open"
@@ -53,3 +65,31 @@ class Keys:
     def lock(self, name: str) -> str:
         """A short-lived mutual-exclusion lock."""
         return f"{self.prefix}:lock:{name}"
+
+    # Scheduled jobs (bot/scheduler.py, bot/jobs/).
+
+    def lease(self, name: str) -> str:
+        """A leader lease: holds the token of the replica that leads (see bot.store.leases)."""
+        return f"{self.prefix}:lease:{name}"
+
+    def tick(self, job: str, bucket: str) -> str:
+        """Claim of one scheduled tick of ``job`` (its period ``bucket``): run at most once."""
+        return f"{self.prefix}:tick:{job}:{bucket}"
+
+    def job_marker(self, scope: str, ident: str) -> str:
+        """A "done recently" marker of a job for one id (a reminder sent, a warning posted)."""
+        return f"{self.prefix}:jobmark:{scope}:{_digest(ident)}"
+
+    def job_runs(self) -> str:
+        """List of the latest job runs (JSON), newest last: which replica ran which tick."""
+        return f"{self.prefix}:jobs:runs"
+
+    def vitals(self, iid: str) -> str:
+        """The incident's latest key metrics (JSON), refreshed by the vitals job."""
+        return f"{self.prefix}:incident:{iid}:vitals"
+
+
+#: How many job runs ``Keys.job_runs`` keeps (enough to see the last takeover).
+JOB_RUNS_KEPT = 500
+#: How long an incident's key metrics outlive their last refresh (a resolved card keeps them).
+VITALS_TTL_SECONDS = 14 * 24 * 3600

@@ -22,6 +22,8 @@ USAGE = {
     "assign": "assign [ref] @user — make someone the incident's owner",
     "resolve": "resolve [ref] [note…] — close the incident",
     "services": "services — the services the bot knows",
+    "metrics": "metrics|logs|traces|profile [ref] — run one step of the walk",
+    "rca": "rca [export] [ref] — edit the RCA draft (export: post it as Markdown)",
 }
 REF_HELP = (
     "`ref` is an incident id like INC-12 or a service name; leave it out in a service's "
@@ -87,7 +89,25 @@ class Resolve:
     note: str
 
 
-Command = Help | Services | ListOpen | Start | Status | Note | Assign | Resolve
+@dataclass(frozen=True)
+class RunStep:
+    """``metrics|logs|traces|profile [ref]``."""
+
+    step: str
+    ref: str | None
+
+
+@dataclass(frozen=True)
+class RcaCommand:
+    """``rca [export] [ref]``."""
+
+    ref: str | None
+    export: bool = False
+
+
+Command = (Help | Services | ListOpen | Start | Status | Note | Assign | Resolve | RunStep
+           | RcaCommand)
+STEP_VERBS = ("metrics", "logs", "traces", "profile")
 
 
 def usage(verb: str | None = None) -> str:
@@ -168,7 +188,25 @@ def _resolve(args: list[str], is_ref: Callable[[str], bool]) -> Command:
     return Resolve(ref=ref, note=" ".join(rest))
 
 
+def _step(verb: str) -> Callable[[list[str], Callable[[str], bool]], Command]:
+    def parse(args: list[str], _: Callable[[str], bool]) -> Command:
+        if len(args) > 1:
+            raise InputError(f"`{verb}` takes at most one reference.\n{usage('metrics')}")
+        return RunStep(step=verb, ref=args[0] if args else None)
+    return parse
+
+
+def _rca(args: list[str], _: Callable[[str], bool]) -> Command:
+    export = bool(args) and args[0].lower() == "export"
+    rest = args[1:] if export else args
+    if len(rest) > 1:
+        raise InputError(f"`rca` takes at most one reference.\n{usage('rca')}")
+    return RcaCommand(ref=rest[0] if rest else None, export=export)
+
+
 _PARSERS: dict[str, Callable[[list[str], Callable[[str], bool]], Command]] = {
+    "rca": _rca,
+    **{verb: _step(verb) for verb in STEP_VERBS},
     "help": _no_args(Help(), "help"),
     "services": _no_args(Services(), "services"),
     "list": _no_args(ListOpen(), "list"),

@@ -27,8 +27,9 @@ def rank(playbooks: PlaybookSet, signals: Signals, alertname: str | None,
          labels: Mapping[str, str]) -> Diagnosis:
     """Every playbook as a candidate, the most likely first (deterministic for equal input).
 
-    Order: specific patterns with a positive score (highest first, then by id), then the rest
-    by score and id; the generic playbook takes its place among the rest.
+    Order: by score, highest first; on a tie a specific pattern comes before the generic one,
+    then by id. The generic playbook starts from its own prior, so it leads only when the
+    evidence for it (errors, restarts, a deploy) outweighs every specific pattern's.
     """
     seeded = dict((p.id, prior) for p, prior in playbooks.matching(alertname, labels))
     name = alertname or labels.get("alertname")
@@ -42,8 +43,7 @@ def rank(playbooks: PlaybookSet, signals: Signals, alertname: str | None,
         else:
             prior, seed = 0.0, []
         candidates.append(score(playbook, signals, prior, seed))
-    candidates.sort(key=lambda c: (
-        0 if c.score > 0 and c.playbook != playbooks.generic.id else 1, -c.score, c.playbook))
+    candidates.sort(key=lambda c: (-c.score, c.playbook == playbooks.generic.id, c.playbook))
     return Diagnosis(candidates=candidates)
 
 

@@ -17,7 +17,7 @@ NUMBERS = MappingProxyType({
     "http.p99_seconds": ("s", "worst P99 latency in the anomaly"),
     "http.p99_baseline_seconds": ("s", "P99 latency before the anomaly"),
     "http.p99_change": ("ratio", "P99 in the anomaly over P99 before it"),
-    "cpu.cores": ("cores", "CPU cores used, at the worst point of the anomaly"),
+    "cpu.cores": ("cores", "CPU cores used during the anomaly (median)"),
     "cpu.change": ("ratio", "CPU used in the anomaly over CPU before it"),
     "rss.bytes": ("bytes", "resident memory at the end of the window"),
     "rss.slope_bytes_per_s": ("bytes/s", "RSS growth rate over the window (deriv)"),

@@ -5,12 +5,38 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import AsyncIterator
 
+import pytest
+
+from bot.triage.findings import StepName, StepStatus
 from tests.handlers.test_commands import texts
 from tests.support.alert_payloads import alert, notification, real
-from tests.support.bot_harness import ALERT_TOKEN, BotHarness
+from tests.support.bot_harness import ALERT_TOKEN, BotHarness, running_bot
 
 GROUP = '{}:{alertname="HighLatency", service="checkout"}'
+INTAKE_ONLY = {"alerts": {"run_metrics_on_open": False}}
+
+
+@pytest.fixture
+async def bot(redis_url: str, key_prefix: str) -> AsyncIterator[BotHarness]:
+    """The bot with step 1 not started on its own: these tests look at intake alone."""
+    async with running_bot(redis_url, key_prefix, overrides=INTAKE_ONLY) as harness:
+        yield harness
+
+
+async def test_an_alert_opened_incident_runs_step_one_and_reports_a_missing_backend(
+    redis_url: str, key_prefix: str
+) -> None:
+    async with running_bot(redis_url, key_prefix) as bot:
+        await bot.post_alert(notification(GROUP, [latency("a:9000")]))
+        card = await bot.slack.wait_for_message("C0CHECKOUT")
+        await bot.idle()
+        replies = bot.slack.thread("C0CHECKOUT", card.ts)[1:]
+        assert "Metrics failed: prometheus: no Prometheus configured" in replies[0].text
+        assert "Metrics" in texts(bot.slack.message("C0CHECKOUT", card.ts).blocks)
+        statuses = await bot.services.walk.stores.walk.statuses("INC-1")
+        assert statuses[StepName.METRICS] is StepStatus.FAILED
 
 
 def latency(instance: str, status: str = "firing", **extra: str) -> dict[str, object]:

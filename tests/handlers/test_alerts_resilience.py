@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from bot.sim.slack import SlackStandIn
+from tests.handlers.test_alerts import INTAKE_ONLY
 from tests.support.alert_payloads import alert, notification
 from tests.support.bot_harness import catalog_config, populate, post_alert, running_bot
 from tests.support.bot_process import BotProcess
@@ -33,7 +34,7 @@ def own_redis() -> Iterator[RedisServer]:
 async def test_redis_down_answers_503_then_nothing_is_lost(
     own_redis: RedisServer, key_prefix: str
 ) -> None:
-    async with running_bot(own_redis.url, key_prefix) as bot:
+    async with running_bot(own_redis.url, key_prefix, overrides=INTAKE_ONLY) as bot:
         assert (await bot.post_alert(notification(GROUP, [growth("a")]))).status == 200
         await bot.idle()
         own_redis.stop()
@@ -59,7 +60,8 @@ async def test_two_bot_processes_get_the_same_payload_at_once(
 ) -> None:
     async with SlackStandIn() as slack:
         populate(slack)
-        replicas = [BotProcess(catalog_config(key_prefix), tmp_path, slack_api_url=slack.api_url,
+        config = {**catalog_config(key_prefix), **INTAKE_ONLY}
+        replicas = [BotProcess(config, tmp_path, slack_api_url=slack.api_url,
                                redis_url=redis_url) for _ in range(2)]
         await asyncio.gather(*(asyncio.to_thread(r.start) for r in replicas))
         try:

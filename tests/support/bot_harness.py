@@ -17,6 +17,7 @@ from bot.config import Settings, settings_from_mapping
 from bot.sim.slack import SlackStandIn
 from bot.sim.slack_client import SlackSender
 from handlers.services import Services
+from tests.conftest import ROOT
 
 SIGNING_SECRET = "test-signing-secret"
 ALERT_TOKEN = "test-alert-token"
@@ -29,6 +30,8 @@ def catalog_config(key_prefix: str) -> dict[str, Any]:
     return {
         "slack": {"default_channel": "C0INCIDENTS"},
         "redis": {"key_prefix": key_prefix},
+        # No daily digest: a test's bot must not post one because it ran near 09:00 UTC.
+        "schedule": {"digest_at": None},
         "services": [
             {"name": "checkout", "aliases": ["checkout-api"], "channel": "C0CHECKOUT",
              "owners": ["U0ALICE"], "prometheus": {"job": "checkout"}, "loki": {"app": "checkout"},
@@ -101,7 +104,8 @@ def make_settings(slack: SlackStandIn, redis_url: str, key_prefix: str,
     raw = {**catalog_config(key_prefix), **(overrides or {})}
     env = {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": slack.api_url, "REDIS_URL": redis_url,
-           "TRIAGE_ALERT_TOKEN": ALERT_TOKEN, "SLACK_APP_TOKEN": "xapp-test-token"}
+           "TRIAGE_ALERT_TOKEN": ALERT_TOKEN, "SLACK_APP_TOKEN": "xapp-test-token",
+           "TRIAGE_PLAYBOOKS": str(ROOT / "playbooks")}
     return settings_from_mapping(raw, env, source="test-config")
 
 

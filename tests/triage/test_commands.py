@@ -30,6 +30,12 @@ def is_ref(word: str) -> bool:
     ("assign INC-2 <@W0ALICE>", cmd.Assign("INC-2", "W0ALICE")),
     ("resolve", cmd.Resolve(None, "")),
     ("resolve search fixed by restart", cmd.Resolve("search", "fixed by restart")),
+    ("metrics", cmd.RunStep("metrics", None)),
+    ("profile checkout", cmd.RunStep("profile", "checkout")),
+    ("rca", cmd.RcaCommand(None)),
+    ("rca INC-4", cmd.RcaCommand("INC-4")),
+    ("rca export", cmd.RcaCommand(None, export=True)),
+    ("rca export checkout", cmd.RcaCommand("checkout", export=True)),
 ])
 def test_parses(text: str, expected: cmd.Command) -> None:
     assert cmd.parse_command(text, is_ref) == expected
@@ -43,6 +49,7 @@ def test_parses(text: str, expected: cmd.Command) -> None:
     ("assign <@U1> <@U2>", "needs exactly one @mention"),
     ("status a b", "at most one reference"),
     ("list all", "`list` takes no arguments"),
+    ("logs a b", "`logs` takes at most one reference"),
 ])
 def test_rejects_with_usage(text: str, message: str) -> None:
     with pytest.raises(InputError) as info:

@@ -99,7 +99,7 @@ def test_before_any_evidence_the_alert_seeds_the_ranking(playbooks: PlaybookSet)
     assert candidate(diagnosis, "memory-growth").score == 1.0
 
 
-def test_generic_leads_only_without_positive_evidence_elsewhere(
+def test_generic_leads_when_its_evidence_outweighs_the_specific_patterns(
         playbooks: PlaybookSet) -> None:
     nothing = rank(playbooks, Signals(), "Unknown", {})
     assert order(nothing)[0] == "generic"
@@ -111,12 +111,16 @@ def test_generic_leads_only_without_positive_evidence_elsewhere(
     assert candidate(after_deploy, "generic").supporting == [
         "30% of requests fail", "2 restarts in the window",
         "a deploy or restart happened in the window", "12 panics in the logs"]
-    # A specific pattern with any positive score goes first, even below generic's score.
+    # Weak evidence for a specific pattern does not outrank strong evidence for generic...
     weak = Signals(numbers={**errors.numbers, "cpu.change": 2.2},
                    log_patterns=errors.log_patterns)
     diagnosis = rank(playbooks, weak, "HighErrorRate", {})
-    assert order(diagnosis)[:2] == ["cpu-spike", "generic"]
+    assert order(diagnosis)[:2] == ["generic", "cpu-spike"]
     assert candidate(diagnosis, "generic").score > candidate(diagnosis, "cpu-spike").score
+    # ...and on equal scores the specific pattern goes first.
+    alone = rank(playbooks, Signals(numbers={"cpu.change": 1.3}), "Unknown", {})
+    tied = [c for c in alone.candidates if c.score == candidate(alone, "generic").score]
+    assert [c.playbook for c in tied][-1] == "generic"
 
 
 SCENARIOS: dict[str, tuple[str, Signals]] = {

@@ -7,14 +7,15 @@ reading past ``max_body_bytes``. aiohttp errors become ``SourceTimeout``, ``Sour
 (connection, 5xx, not a profile) or ``QueryRejected`` (4xx, with the service's own words).
 
 Decoding and analysis run in the executor given to the client, never on the event loop. Use
-:func:`profile_executor`, a small process pool: measured on a 2.6 MB (60,000-sample) profile,
-decoding in a thread pool still stalled the loop for 80-170 ms, because the thread holds the
-GIL through long C calls (upb's parse, big ``Counter`` updates, full garbage collections),
-while decode + ranking in a worker process kept the loop's worst lag around 10 ms. What
-crosses the process boundary must stay small: bytes in (:class:`RawProfile`), totals or a diff
-out (:meth:`PprofClient.top`, :meth:`PprofClient.diff`); a whole :class:`Profile` coming back
-(:meth:`PprofClient.fetch_cpu`) costs an unpickle that again holds the GIL, so use those for
-small profiles or with a thread pool.
+:func:`profile_executor`, a small process pool. Measured with ``bench/pprof_decode.py`` on a
+2.5 MB gzipped (60,000 samples, 1.7 M frames) profile on a 2-core machine: the loop's worst lag
+while decode + ranking ran in a thread pool was 45-120 ms, because the thread holds the GIL
+through long C calls (upb's parse, large ``Counter`` updates, full garbage collections); in a
+worker process it was 8-40 ms. What crosses the process boundary must stay small: bytes in
+(:class:`RawProfile`), totals or a diff out (:meth:`PprofClient.top`, :meth:`PprofClient.diff`,
+:meth:`PprofClient.analyze`). A whole :class:`Profile` coming back from a process
+(:meth:`PprofClient.fetch_cpu`) costs an unpickle that holds the GIL again (about 110 ms for
+that profile), so keep those for small profiles or for a thread pool.
 """
 
 from __future__ import annotations
@@ -123,6 +124,11 @@ class PprofClient:
     ) -> ProfileDiff:
         """What grew from ``base`` to ``new`` (heap: inuse_space by default), in the executor."""
         return await self._run(new, decode_diff, base.data, new.data, sample)
+
+    async def analyze(self, raw: RawProfile, job: Callable[..., _T], *args: object) -> _T:
+        """Run ``job(raw.data, *args)`` in the executor (a module-level function, so a worker
+        process can import it); a body that is not a profile becomes SourceUnavailable."""
+        return await self._run(raw, job, raw.data, *args)
 
     async def _run(self, raw: RawProfile, fn: Callable[..., _T], *args: object) -> _T:
         loop = asyncio.get_running_loop()

@@ -27,6 +27,7 @@ from bot.sources.pprof import (
     frame_totals,
     profile_executor,
 )
+from bot.sources.pprof.client import decode_totals
 from bot.sources.pprof.synth import SyntheticShape, synthetic_cpu_profile
 from tests.sources.pprof.conftest import HEAP_T1, HEAP_T2, SAMPLE_CPU, load, pprof_bytes
 
@@ -140,6 +141,8 @@ async def test_fetch_cpu_and_heap_decode_the_fixture_bodies(
     assert (raw.service, raw.kind) == ("checkout", "cpu")
     top = await client.top(raw)
     assert top.top(1) == (FunctionTotal("runtime.mapiternext", 1_280_000_000, 1_370_000_000),)
+    samples = await client.analyze(raw, decode_totals, "samples")
+    assert samples.total == 176
 
 
 async def test_heap_diff_between_two_snapshots(

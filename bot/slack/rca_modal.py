@@ -1,0 +1,88 @@
+"""The RCA modal: opened at once as "drafting…", then filled in; read back on submit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from bot.errors import InputError
+from bot.models import Incident
+from bot.slack.blocks import clip, context, escape, plain, section
+from bot.triage.rca import MAX_SECTION, SECTION_TITLES, Rca, Section, fingerprint
+
+RCA_CALLBACK = "triage.rca"
+_ACTION = "text"
+_PLACEHOLDERS = {
+    Section.SYMPTOM: "What users saw, with the metrics that show it",
+    Section.CONTRIBUTING: "Conditions that had to hold for this to happen",
+    Section.ROOT_CAUSE: "The specific code or configuration at fault",
+    Section.FIX: "The change, and why it addresses the root cause",
+    Section.PREVENTION: "The alert or instrumentation that would have caught it earlier",
+    Section.TIMELINE: "What happened when",
+}
+
+
+def loading_view(incident_id: str) -> dict[str, Any]:
+    """What the responder sees for the second or two the draft takes."""
+    return {"type": "modal", "callback_id": f"{RCA_CALLBACK}.loading",
+            "title": plain("RCA", 24), "close": plain("Close", 24),
+            "blocks": [section(f":hourglass_flowing_sand: Drafting the RCA of *{incident_id}* "
+                               "from the evidence gathered so far…")]}
+
+
+def _citations_text(rca: Rca) -> str:
+    lines = [f"[{c.number}] {c.step.value}: {c.evidence.label} = {c.evidence.value}"
+             for c in rca.citations]
+    return clip(escape("\n".join(lines)), 2900) if lines else "No evidence cited yet."
+
+
+def rca_view(incident: Incident, rca: Rca) -> dict[str, Any]:
+    """The form, prefilled; private_metadata remembers the version and what was prefilled."""
+    metadata = {"incident": incident.id, "version": rca.version,
+                "prefilled": {s.value: fingerprint(rca.text(s)) for s in Section}}
+    blocks: list[dict[str, Any]] = [context(
+        f"*{incident.id}* · leading pattern: {rca.playbook or 'none yet'} · version "
+        f"{rca.version} · sections you change become yours; a re-draft refills only the rest")]
+    for part in Section:
+        element: dict[str, Any] = {"type": "plain_text_input", "action_id": _ACTION,
+                                   "multiline": True, "max_length": MAX_SECTION,
+                                   "placeholder": plain(_PLACEHOLDERS[part], 150)}
+        if rca.text(part):
+            element["initial_value"] = rca.text(part)
+        owner = rca.sections.get(part)
+        hint = f"Written by {owner.edited_by}" if owner and owner.origin == "human" else None
+        block: dict[str, Any] = {"type": "input", "block_id": part.value, "optional": True,
+                                 "label": plain(SECTION_TITLES[part], 2000), "element": element}
+        if hint:
+            block["hint"] = plain(hint, 2000)
+        blocks.append(block)
+    blocks.append(section("*Evidence cited*\n" + _citations_text(rca)))
+    return {"type": "modal", "callback_id": RCA_CALLBACK, "title": plain("RCA draft", 24),
+            "submit": plain("Save", 24), "close": plain("Cancel", 24),
+            "private_metadata": json.dumps(metadata), "blocks": blocks}
+
+
+@dataclass(frozen=True)
+class RcaSubmission:
+    """What a responder saved."""
+
+    incident_id: str
+    version: int
+    texts: dict[Section, str]
+    prefilled: dict[Section, str]
+
+
+def read_rca_submission(view: dict[str, Any]) -> RcaSubmission:
+    """Parse a submitted RCA form; InputError for a form that is not ours."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        incident_id = str(metadata["incident"])
+        version = int(metadata["version"])
+        prefilled = {Section(k): str(v) for k, v in dict(metadata["prefilled"]).items()}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"This form is damaged ({exc}); reopen Draft RCA.") from None
+    values = (view.get("state") or {}).get("values") or {}
+    texts = {part: str(((values.get(part.value) or {}).get(_ACTION) or {}).get("value") or "")
+             for part in Section}
+    return RcaSubmission(incident_id, version, texts, prefilled)

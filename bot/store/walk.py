@@ -1,0 +1,90 @@
+"""The walk's state per incident: each step's latest result, the ranking, the step context.
+
+Results are stored whole (findings with their frozen evidence), so the RCA can cite them after
+the backends' retention has dropped the data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
+
+from bot.store.connection import Redis, store_error
+from bot.store.keys import Keys
+from bot.triage.findings import Diagnosis, StepName, StepResult, StepStatus
+
+_CONTEXT_FIELD = "_context"
+
+
+class WalkContextState(BaseModel):
+    """What step 1 decided for the later steps."""
+
+    roles: dict[str, str] = Field(default_factory=dict)
+    anomaly_start: datetime | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+
+
+class WalkStore:
+    """Step results, diagnosis and step-1 context of each incident."""
+
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def save_result(self, iid: str, result: StepResult) -> None:
+        """Replace the step's latest result."""
+        try:
+            await self._redis.hset(self._keys.steps(iid), result.step.value,
+                                   result.model_dump_json())
+        except RedisError as exc:
+            raise store_error(exc) from exc
+
+    async def results(self, iid: str) -> dict[StepName, StepResult]:
+        """Latest result of each step that has run (or is running)."""
+        try:
+            raw = await self._redis.hgetall(self._keys.steps(iid))
+        except RedisError as exc:
+            raise store_error(exc) from exc
+        names = {step.value: step for step in StepName}
+        return {names[str(k)]: StepResult.model_validate_json(v) for k, v in raw.items()
+                if str(k) in names}
+
+    async def statuses(self, iid: str) -> dict[StepName, StepStatus]:
+        """Each step's state, NOT_STARTED for those never run."""
+        results = await self.results(iid)
+        return {step: results[step].status if step in results else StepStatus.NOT_STARTED
+                for step in StepName}
+
+    async def save_context(self, iid: str, context: WalkContextState) -> None:
+        """What step 1 decided (roles, anomaly start, window)."""
+        try:
+            await self._redis.hset(self._keys.steps(iid), _CONTEXT_FIELD,
+                                   context.model_dump_json())
+        except RedisError as exc:
+            raise store_error(exc) from exc
+
+    async def context(self, iid: str) -> WalkContextState:
+        """Step 1's decisions, empty before it ran."""
+        try:
+            raw = await self._redis.hget(self._keys.steps(iid), _CONTEXT_FIELD)
+        except RedisError as exc:
+            raise store_error(exc) from exc
+        return WalkContextState.model_validate_json(raw) if raw else WalkContextState()
+
+    async def save_diagnosis(self, iid: str, diagnosis: Diagnosis) -> None:
+        """The latest ranking of candidate patterns."""
+        try:
+            await self._redis.set(self._keys.diagnosis(iid), diagnosis.model_dump_json())
+        except RedisError as exc:
+            raise store_error(exc) from exc
+
+    async def diagnosis(self, iid: str) -> Diagnosis | None:
+        """The latest ranking, if any step has run."""
+        try:
+            raw = await self._redis.get(self._keys.diagnosis(iid))
+        except RedisError as exc:
+            raise store_error(exc) from exc
+        return Diagnosis.model_validate_json(raw) if raw else None

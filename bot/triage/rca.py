@@ -1,0 +1,227 @@
+"""Root-cause analysis drafts, drawn from the walk's evidence and the leading playbook.
+
+The draft follows the structure responders are taught: observed symptom, contributing
+factors, root cause, fix, prevention, timeline. Every claim drawn from evidence cites it by
+number; a citation freezes the step, query, time range and values, so the draft stands after
+retention has dropped the data. Sections a human wrote are never replaced by a re-draft.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.models import EventKind, Incident, Severity, TimelineEvent, utcnow
+from bot.triage.findings import Candidate, Diagnosis, Evidence, Finding, StepName, StepResult
+from bot.triage.playbook import Playbook
+
+MAX_SECTION = 3000
+_STEP_TITLES = {StepName.METRICS: "metrics", StepName.LOGS: "logs",
+                StepName.TRACES: "traces", StepName.PROFILE: "profile"}
+
+
+class Section(StrEnum):
+    """The RCA's sections, in reading order."""
+
+    SYMPTOM = "symptom"
+    CONTRIBUTING = "contributing"
+    ROOT_CAUSE = "root_cause"
+    FIX = "fix"
+    PREVENTION = "prevention"
+    TIMELINE = "timeline"
+
+
+SECTION_TITLES = {
+    Section.SYMPTOM: "Observed symptom", Section.CONTRIBUTING: "Contributing factors",
+    Section.ROOT_CAUSE: "Root cause", Section.FIX: "Fix", Section.PREVENTION: "Prevention",
+    Section.TIMELINE: "Timeline",
+}
+
+
+class SectionText(BaseModel):
+    """One section's text and who wrote it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = ""
+    origin: Literal["draft", "human"] = "draft"
+    edited_by: str | None = None
+    edited_at: datetime | None = None
+
+
+class Citation(BaseModel):
+    """A frozen copy of one piece of evidence, cited as ``[n]``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: int
+    step: StepName
+    finding: str
+    evidence: Evidence
+
+
+class Rca(BaseModel):
+    """The RCA of one incident as stored; ``version`` guards concurrent edits."""
+
+    incident_id: str
+    version: int = 0
+    playbook: str | None = None
+    sections: dict[Section, SectionText] = Field(default_factory=dict)
+    citations: list[Citation] = Field(default_factory=list)
+    drafted_at: datetime = Field(default_factory=utcnow)
+    edited_by: str | None = None
+    edited_at: datetime | None = None
+
+    def text(self, section: Section) -> str:
+        """A section's text ('' when empty)."""
+        found = self.sections.get(section)
+        return found.text if found else ""
+
+
+class _Citer:
+    """Numbers evidence as it is cited, the same evidence always getting the same number."""
+
+    def __init__(self) -> None:
+        self.citations: list[Citation] = []
+        self._seen: dict[str, int] = {}
+
+    def cite(self, step: StepName, finding: Finding, evidence: Evidence) -> str:
+        key = hashlib.sha1(f"{step}|{finding.key}|{evidence.model_dump_json()}".encode())
+        digest = key.hexdigest()
+        if digest not in self._seen:
+            self._seen[digest] = len(self.citations) + 1
+            self.citations.append(Citation(number=self._seen[digest], step=step,
+                                           finding=finding.title, evidence=evidence))
+        return f"[{self._seen[digest]}]"
+
+    def claim(self, step: StepName, finding: Finding, limit: int = 3) -> str:
+        """The finding's title with citations of its first pieces of evidence."""
+        marks = "".join(self.cite(step, finding, e) for e in finding.evidence[:limit])
+        return f"{finding.title} {marks}".strip()
+
+
+def _notable(result: StepResult) -> list[Finding]:
+    ranked = [f for f in result.findings if f.severity in (Severity.CRITICAL, Severity.ERROR,
+                                                           Severity.WARNING)]
+    return ranked or [f for f in result.findings if f.evidence][:2]
+
+
+def _bullets(lines: Sequence[str]) -> str:
+    return "\n".join(f"• {line}" for line in lines if line)
+
+
+def _symptom(incident: Incident, results: Mapping[StepName, StepResult], citer: _Citer) -> str:
+    metrics = results.get(StepName.METRICS)
+    lines = [f"{incident.service or 'The service'}: {incident.summary}"]
+    if metrics is not None and metrics.window is not None:
+        lines.append(f"Window: {metrics.window.start:%Y-%m-%d %H:%M} to "
+                     f"{metrics.window.end:%H:%M} UTC")
+        lines += [citer.claim(StepName.METRICS, f) for f in _notable(metrics)[:5]]
+    else:
+        lines.append("Step 1 (metrics) has not run: no measured symptom yet.")
+    return _bullets(lines)
+
+
+def _reasons(candidate: Candidate | None) -> list[str]:
+    return list(candidate.supporting[:5]) if candidate else []
+
+
+def _contributing(playbook: Playbook | None, leader: Candidate | None,
+                  results: Mapping[StepName, StepResult], citer: _Citer) -> str:
+    lines = _reasons(leader)
+    for step in (StepName.LOGS, StepName.TRACES):
+        if step in results:
+            lines += [citer.claim(step, f, 2) for f in _notable(results[step])[:2]]
+    if playbook is not None:
+        lines += playbook.rca.contributing_factors
+    return _bullets(lines) or "Not established yet."
+
+
+def _root_cause(playbook: Playbook | None, leader: Candidate | None,
+                results: Mapping[StepName, StepResult], citer: _Citer) -> str:
+    if playbook is None or leader is None:
+        return "Not established yet: run the walk's steps so the evidence can rank the patterns."
+    lines = [f"Most likely: {playbook.title} (score {leader.score:.1f}). {playbook.summary}"]
+    profile = results.get(StepName.PROFILE)
+    if profile is not None:
+        lines += [citer.claim(StepName.PROFILE, f, 2) for f in profile.findings if f.hints][:3]
+        hints = [h for f in profile.findings for h in f.hints][:3]
+        lines += [f"Code: {hint}" for hint in hints]
+    lines += [f"Likely: {cause}" for cause in playbook.rca.root_causes[:4]]
+    return _bullets(lines)
+
+
+def _timeline(events: Sequence[TimelineEvent]) -> str:
+    shown = [e for e in events if e.kind is not EventKind.CARD_POSTED]
+    lines = []
+    for event in shown[-40:]:
+        who = f" ({event.actor})" if event.actor else ""
+        detail = f": {event.text}" if event.text else ""
+        lines.append(f"{event.at:%H:%M:%S} {event.kind.value.replace('_', ' ')}{who}{detail}")
+    return "\n".join(lines)
+
+
+def draft(incident: Incident, results: Mapping[StepName, StepResult],
+          diagnosis: Diagnosis | None, playbooks: Mapping[str, Playbook],
+          timeline: Sequence[TimelineEvent]) -> Rca:
+    """A fresh draft from the evidence (pure)."""
+    leader = diagnosis.leader if diagnosis else None
+    playbook = playbooks.get(leader.playbook) if leader else None
+    citer = _Citer()
+    texts = {
+        Section.SYMPTOM: _symptom(incident, results, citer),
+        Section.CONTRIBUTING: _contributing(playbook, leader, results, citer),
+        Section.ROOT_CAUSE: _root_cause(playbook, leader, results, citer),
+        Section.FIX: _bullets(playbook.rca.fixes) if playbook else "",
+        Section.PREVENTION: _bullets(playbook.rca.prevention) if playbook else "",
+        Section.TIMELINE: _timeline(timeline),
+    }
+    return Rca(incident_id=incident.id, playbook=playbook.id if playbook else None,
+               sections={s: SectionText(text=_clip(t)) for s, t in texts.items()},
+               citations=citer.citations)
+
+
+def redraft(existing: Rca | None, fresh: Rca) -> Rca:
+    """The fresh draft, keeping every section a human wrote (and the version counter)."""
+    if existing is None:
+        return fresh
+    sections = dict(fresh.sections)
+    for section, text in existing.sections.items():
+        if text.origin == "human" and text.text.strip():
+            sections[section] = text
+    return fresh.model_copy(update={
+        "version": existing.version, "sections": sections,
+        "edited_by": existing.edited_by, "edited_at": existing.edited_at})
+
+
+def fingerprint(text: str) -> str:
+    """A short hash of a section's text, to tell later whether a human changed it."""
+    return hashlib.sha256(text.strip().encode()).hexdigest()[:12]
+
+
+def apply_edit(current: Rca, submitted: Mapping[Section, str],
+               prefilled: Mapping[Section, str], user: str) -> Rca:
+    """The RCA after a human submitted the form.
+
+    A section counts as written by them only if its text differs from what the form was
+    prefilled with (``prefilled`` holds fingerprints); untouched sections stay as they are, so
+    a later re-draft may still refill them.
+    """
+    now = utcnow()
+    sections = dict(current.sections)
+    for section, text in submitted.items():
+        if fingerprint(text) == prefilled.get(section):
+            continue
+        sections[section] = SectionText(text=_clip(text), origin="human", edited_by=user,
+                                        edited_at=now)
+    return current.model_copy(update={"sections": sections, "edited_by": user,
+                                      "edited_at": now})
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_SECTION else text[: MAX_SECTION - 1] + "…"

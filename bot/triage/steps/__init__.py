@@ -1,0 +1,1 @@
+"""The four step runners of the walk: metrics, logs, traces, profile."""

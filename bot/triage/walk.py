@@ -1,0 +1,195 @@
+"""The walk: run one step for one incident, exactly once at a time, and re-rank.
+
+Every step runs under a deadline; a backend that is missing or failing makes the step
+``failed`` with a message that says so, and the other steps still run. After each step the
+signals gathered so far are ranked against every playbook; the rules of the leading
+candidates add their findings (with hints) to the step's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.config import Catalog
+from bot.errors import InputError, TriageError
+from bot.models import EventKind, Incident, TimelineEvent, utcnow
+from bot.sources.window import TimeWindow
+from bot.store.alerts import AlertStateStore
+from bot.store.claims import ClaimStore
+from bot.store.incidents import IncidentStore
+from bot.store.walk import WalkContextState, WalkStore
+from bot.triage.diagnosis import rank
+from bot.triage.findings import (
+    Diagnosis,
+    Finding,
+    Signals,
+    StepName,
+    StepResult,
+    StepStatus,
+    Window,
+)
+from bot.triage.playbook_loader import PlaybookSet
+from bot.triage.rules import evaluate
+from bot.triage.steps import logs, metrics, profile, traces
+from bot.triage.steps.base import Runner, StepContext, StepDeps, StepOutput
+
+log = logging.getLogger(__name__)
+
+RUNNERS: Mapping[StepName, Runner] = {
+    StepName.METRICS: metrics.run, StepName.LOGS: logs.run,
+    StepName.TRACES: traces.run, StepName.PROFILE: profile.run,
+}
+DEFAULT_LOOKBACK = timedelta(minutes=45)
+RULE_CANDIDATES = 3
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class WalkStores:
+    """The state the walk reads and writes."""
+
+    incidents: IncidentStore
+    walk: WalkStore
+    alerts: AlertStateStore
+    claims: ClaimStore
+
+
+class Walk:
+    """Runs steps for incidents; the same object serves Slack, the CLI and scheduled jobs."""
+
+    def __init__(self, stores: WalkStores, playbooks: PlaybookSet, catalog: Catalog,
+                 deps: StepDeps, *, clock: Clock = utcnow, step_timeout_s: float = 120.0
+                 ) -> None:
+        self.stores = stores
+        self.playbooks = playbooks
+        self.catalog = catalog
+        self.deps = deps
+        self.clock = clock
+        self.step_timeout_s = step_timeout_s
+
+    async def run_step(
+        self, incident: Incident, step: StepName, actor: str | None,
+        on_start: Callable[[], Awaitable[None]] | None = None,
+    ) -> StepResult | None:
+        """Run ``step`` unless it is already running for this incident (then None)."""
+        key = f"{incident.id}:{step.value}"
+        if not await self.stores.claims.claim("step-run", key,
+                                              ttl_seconds=int(self.step_timeout_s) + 30):
+            return None
+        try:
+            await self.stores.walk.save_result(
+                incident.id, StepResult(step=step, status=StepStatus.RUNNING, ran_by=actor))
+            if on_start is not None:
+                await on_start()
+            result = await self._execute(incident, step, actor)
+            await self.stores.walk.save_result(incident.id, result)
+            await self._rerank(incident)
+            await self.stores.incidents.add_event(incident.id, TimelineEvent(
+                kind=EventKind.STEP_DONE if result.status is StepStatus.DONE
+                else EventKind.STEP_FAILED, actor=actor, text=step.value,
+                data={"findings": len(result.findings), "error": result.error}))
+            return result
+        finally:
+            await self.stores.claims.release("step-run", key)
+
+    async def _execute(self, incident: Incident, step: StepName, actor: str | None
+                       ) -> StepResult:
+        started = utcnow()
+        try:
+            ctx = await self.context(incident)
+            async with asyncio.timeout(self.step_timeout_s):
+                output = await RUNNERS[step](ctx, self.deps)
+        except TimeoutError:
+            return _failed(step, started, actor, f"{step.value} did not finish within "
+                                                 f"{self.step_timeout_s:g} s")
+        except TriageError as exc:
+            return _failed(step, started, actor, str(exc))
+        if step is StepName.METRICS:
+            await self._remember_context(incident.id, output)
+        window = output.window or ctx.window
+        findings = [*output.findings, *self._rule_findings(ctx, output.signals, step)]
+        return StepResult(step=step, status=StepStatus.DONE, started_at=started,
+                          finished_at=utcnow(), findings=findings, signals=output.signals,
+                          window=Window(start=window.start, end=window.end), ran_by=actor)
+
+    async def context(self, incident: Incident) -> StepContext:
+        """What a step knows: the service, step 1's decisions, signals so far, the leader."""
+        service = self.catalog.get(incident.service or "")
+        if service is None:
+            raise InputError(f"{incident.id} is not about a catalog service, so there is "
+                             "nothing the bot may query for it.")
+        now = self.clock()
+        saved = await self.stores.walk.context(incident.id)
+        alert_start = await self._alert_start(incident)
+        window = (TimeWindow(saved.window_start, now) if saved.window_start
+                  else TimeWindow(min(alert_start or now, now) - DEFAULT_LOOKBACK, now))
+        diagnosis = await self.stores.walk.diagnosis(incident.id)
+        leader = self.playbooks.get(diagnosis.leader.playbook) if diagnosis and \
+            diagnosis.leader else None
+        return StepContext(
+            incident_id=incident.id, service=service, now=now, window=window,
+            playbooks=self.playbooks, alertname=incident.labels.get("alertname"),
+            labels=incident.labels, anomaly_start=saved.anomaly_start or alert_start,
+            signals=await self.signals(incident.id), leader=leader, roles=saved.roles)
+
+    async def _alert_start(self, incident: Incident) -> datetime | None:
+        states = await self.stores.alerts.states(incident.id)
+        starts = [s.starts_at for s in states]
+        return min(starts) if starts else None
+
+    async def _remember_context(self, iid: str, output: StepOutput) -> None:
+        await self.stores.walk.save_context(iid, WalkContextState(
+            roles=dict(output.roles), anomaly_start=output.anomaly_start,
+            window_start=output.window.start if output.window else None,
+            window_end=output.window.end if output.window else None))
+
+    async def signals(self, iid: str) -> Signals:
+        """Every signal gathered so far, the latest step's value winning."""
+        results = await self.stores.walk.results(iid)
+        return merge_signals(r.signals for r in results.values()
+                             if r.status is StepStatus.DONE)
+
+    def _rule_findings(self, ctx: StepContext, new: Signals, step: StepName) -> list[Finding]:
+        signals = merge_signals([ctx.signals, new])
+        ranking = rank(self.playbooks, signals, ctx.alertname, ctx.labels)
+        found: list[Finding] = []
+        for candidate in ranking.candidates[:RULE_CANDIDATES]:
+            playbook = self.playbooks.get(candidate.playbook)
+            if playbook is not None:
+                found.extend(evaluate(playbook, signals, step))
+        return found
+
+    async def _rerank(self, incident: Incident) -> Diagnosis:
+        diagnosis = rank(self.playbooks, await self.signals(incident.id),
+                         incident.labels.get("alertname"), incident.labels)
+        await self.stores.walk.save_diagnosis(incident.id, diagnosis)
+        return diagnosis
+
+
+def merge_signals(parts: Iterable[Signals]) -> Signals:
+    """Union of signals; later parts override numbers and replace non-empty lists."""
+    merged = Signals()
+    for part in parts:
+        merged = replace_signals(merged, part)
+    return merged
+
+
+def replace_signals(base: Signals, new: Signals) -> Signals:
+    """``base`` updated with ``new``."""
+    return Signals(
+        numbers={**base.numbers, **new.numbers},
+        frames=new.frames or base.frames,
+        frames_kind=new.frames_kind if new.frames else base.frames_kind,
+        log_patterns=new.log_patterns or base.log_patterns,
+        span_categories=new.span_categories or base.span_categories,
+    )
+
+
+def _failed(step: StepName, started: datetime, actor: str | None, message: str) -> StepResult:
+    return StepResult(step=step, status=StepStatus.FAILED, started_at=started,
+                      finished_at=utcnow(), error=message, ran_by=actor)
+

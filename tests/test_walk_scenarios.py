@@ -1,0 +1,103 @@
+"""The whole walk on every scenario: a real Prometheus with the scenario's history, the
+service stand-in for logs, traces and profiles, the bot over HTTP with the Slack stand-in.
+
+The alert opens the incident and runs step 1; a responder clicks the other three steps; the
+right playbook must lead and the scenario's decisive findings must be there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from bot.app import Runtime
+from bot.sim.scenarios import SCENARIOS, Scenario
+from bot.sim.service import ServiceStandIn
+from bot.sim.slack import SlackStandIn
+from bot.triage.findings import StepName, StepResult, StepStatus
+from tests.support.bot_harness import BotHarness, populate, running_bot
+from tests.support.scenario_prometheus import ScenarioPrometheus, scenario_prometheus
+
+__all__ = ["scenario_prometheus"]
+
+
+@asynccontextmanager
+async def scenario_bot(scenario: Scenario, prometheus: ScenarioPrometheus, redis_url: str,
+                       key_prefix: str) -> AsyncIterator[tuple[BotHarness, ServiceStandIn]]:
+    """The bot configured for the scenario's service, against its stand-ins."""
+    clock = prometheus.clock(scenario.name)
+    async with ServiceStandIn(scenario, clock, time_scale=0.0) as service, \
+            SlackStandIn() as slack:
+        populate(slack)
+        slack.add_channel(scenario.channel, "shop-ops")
+        entry = service.catalog_entry(scenario.channel).model_dump(exclude_none=True)
+        overrides: dict[str, Any] = {
+            "backends": {"prometheus": prometheus.url, "loki": service.base_url,
+                         "jaeger": service.base_url, "timeout_seconds": 20},
+            "services": [entry]}
+        runtime = Runtime(channel_interval_s=0.01, drain_seconds=5, profile_seconds=1)
+        async with running_bot(redis_url, key_prefix, slack=slack, runtime=runtime,
+                               overrides=overrides) as bot:
+            yield bot, service
+
+
+async def walk_all_steps(bot: BotHarness, scenario: Scenario) -> dict[StepName, StepResult]:
+    """Alert in, step 1 on its own, then the responder clicks logs, traces, profile."""
+    clock_payload = scenario.alertmanager_payload(
+        scenario.clock(bot.services.walk.clock().timestamp()))
+    assert (await bot.post_alert(clock_payload)).status == 200
+    card = await bot.slack.wait_for_message(scenario.channel, timeout=20)
+    await bot.idle(within=60)
+    for step in ("logs", "traces", "profile"):
+        latest = bot.slack.message(scenario.channel, card.ts)
+        await bot.sender.click(scenario.channel, latest.ts, f"walk.step.{step}")
+        await bot.idle(within=60)
+    return await bot.services.walk.stores.walk.results("INC-1")
+
+
+def _in_range(value: float | None, bounds: tuple[float | None, float | None]) -> bool:
+    low, high = bounds
+    return value is not None and math.isfinite(value) and (low is None or value >= low) and (
+        high is None or value <= high)
+
+
+def _all_text(result: StepResult) -> str:
+    return "\n".join(f"{f.title}\n{f.summary}\n" + "\n".join(
+        f"{e.label}: {e.value}" for e in f.evidence) + "\n".join(f.hints)
+        for f in result.findings)
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+async def test_walk_finds_the_scenario(name: str, scenario_prometheus: ScenarioPrometheus,
+                                       redis_url: str, key_prefix: str) -> None:
+    scenario = SCENARIOS[name]
+    async with scenario_bot(scenario, scenario_prometheus, redis_url, key_prefix) as (bot, _):
+        results = await walk_all_steps(bot, scenario)
+        diagnosis = await bot.services.walk.stores.walk.diagnosis("INC-1")
+        thread = bot.slack.thread(scenario.channel, bot.slack.messages(scenario.channel)[0].ts)
+    assert {s: r.status for s, r in results.items()} == {s: StepStatus.DONE for s in StepName}, \
+        {s: r.error for s, r in results.items()}
+    assert diagnosis is not None and diagnosis.leader is not None
+    assert diagnosis.leader.playbook == scenario.playbook, diagnosis.candidates[:3]
+    numbers = {k: v for r in results.values() for k, v in r.signals.numbers.items()}
+    for signal, bounds in scenario.expect.numbers.items():
+        assert _in_range(numbers.get(signal), bounds), (signal, numbers.get(signal), bounds)
+    logs_text = _all_text(results[StepName.LOGS])
+    if scenario.expect.log_lines:  # the decisive line is among the examples shown
+        assert any(line in logs_text for line in scenario.expect.log_lines), logs_text[:500]
+    traces = results[StepName.TRACES].signals.span_categories
+    if scenario.expect.span_category:
+        assert max(traces, key=lambda c: traces[c]) == scenario.expect.span_category, traces
+    profile = results[StepName.PROFILE].signals
+    if profile.frames_kind == "cpu" and scenario.expect.cpu_frame:
+        top = max(profile.frames, key=lambda f: f.flat)
+        assert top.function == scenario.expect.cpu_frame
+        assert top.under_worker is scenario.expect.under_worker
+    if profile.frames_kind == "heap_diff" and scenario.expect.heap_frame:
+        assert scenario.expect.heap_frame in _all_text(results[StepName.PROFILE])
+    assert profile.frames_kind == ("heap_diff" if scenario.expect.heap_frame else "cpu")
+    assert any(m.files for m in thread), "charts were uploaded to the thread"
