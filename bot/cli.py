@@ -12,8 +12,10 @@ from aiohttp import web
 
 from bot.app import Runtime, create_app
 from bot.cli_check import add_check_command
+from bot.cli_demo import add_demo_command
 from bot.cli_pprof import add_pprof_commands
 from bot.cli_rca import add_rca_command
+from bot.cli_sim import add_sim_commands
 from bot.config import default_config_path, load_settings
 from bot.errors import ConfigError
 from bot.logs import configure_logging
@@ -49,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_command(sub)
     add_pprof_commands(sub)
     add_rca_command(sub)
+    add_demo_command(sub)
+    add_sim_commands(sub)
     return parser
 
 

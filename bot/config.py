@@ -29,6 +29,8 @@ from pydantic import (
 from bot.errors import ConfigError
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+#: Where playbooks are read from unless TRIAGE_PLAYBOOKS says otherwise.
+DEFAULT_PLAYBOOKS_DIR = Path("playbooks")
 
 _SIZE_UNITS = {
     "": 1, "b": 1,
@@ -249,7 +251,7 @@ class Settings:
     slack_api_url: str = SLACK_DEFAULT_API_URL
     redis_url: str | None = None
     alert_token: str | None = None
-    playbooks_dir: Path = Path("playbooks")
+    playbooks_dir: Path = DEFAULT_PLAYBOOKS_DIR
     catalog: Catalog = field(init=False)
 
     def __post_init__(self) -> None:
@@ -311,7 +313,7 @@ def settings_from_mapping(
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
         redis_url=environ.get("REDIS_URL") or None,
         alert_token=environ.get("TRIAGE_ALERT_TOKEN") or None,
-        playbooks_dir=Path(environ.get("TRIAGE_PLAYBOOKS") or "playbooks"),
+        playbooks_dir=Path(environ.get("TRIAGE_PLAYBOOKS") or DEFAULT_PLAYBOOKS_DIR),
     )
 
 

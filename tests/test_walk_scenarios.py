@@ -19,6 +19,7 @@ from bot.sim.scenarios import SCENARIOS, Scenario
 from bot.sim.service import ServiceStandIn
 from bot.sim.slack import SlackStandIn
 from bot.triage.findings import StepName, StepResult, StepStatus
+from bot.triage.rca import Section
 from tests.support.bot_harness import BotHarness, populate, running_bot
 from tests.support.scenario_prometheus import ScenarioPrometheus, scenario_prometheus
 
@@ -78,6 +79,9 @@ async def test_walk_finds_the_scenario(name: str, scenario_prometheus: ScenarioP
     async with scenario_bot(scenario, scenario_prometheus, redis_url, key_prefix) as (bot, _):
         results = await walk_all_steps(bot, scenario)
         diagnosis = await bot.services.walk.stores.walk.diagnosis("INC-1")
+        incident = await bot.services.incidents.store.get("INC-1")
+        assert incident is not None
+        rca = await bot.services.rca.current(incident)
         thread = bot.slack.thread(scenario.channel, bot.slack.messages(scenario.channel)[0].ts)
     assert {s: r.status for s, r in results.items()} == {s: StepStatus.DONE for s in StepName}, \
         {s: r.error for s, r in results.items()}
@@ -101,3 +105,10 @@ async def test_walk_finds_the_scenario(name: str, scenario_prometheus: ScenarioP
         assert scenario.expect.heap_frame in _all_text(results[StepName.PROFILE])
     assert profile.frames_kind == ("heap_diff" if scenario.expect.heap_frame else "cpu")
     assert any(m.files for m in thread), "charts were uploaded to the thread"
+    # The RCA drafted from this evidence names the scenario's cause and cites its numbers.
+    playbook = bot.services.walk.playbooks.get(scenario.playbook)
+    assert playbook is not None and rca.playbook == scenario.playbook
+    root = rca.text(Section.ROOT_CAUSE)
+    assert f"Most likely: {playbook.title}" in root
+    assert any(cause in root for cause in playbook.rca.root_causes)
+    assert rca.citations and "[1]" in rca.text(Section.SYMPTOM)
