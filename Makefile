@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv test lint lock serve clean
+.PHONY: venv demo test lint lock serve clean
 
 $(BIN)/triage-bot: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(BIN)/triage-bot: requirements.lock pyproject.toml
 	touch $@
 
 venv: $(BIN)/triage-bot
+
+# The whole incident on this machine alone (SCENARIO=tokio-starvation etc.; see --list).
+demo: venv
+	$(BIN)/triage-bot demo $(if $(SCENARIO),--scenario $(SCENARIO))
 
 test: venv
 	$(BIN)/python -m pytest

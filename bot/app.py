@@ -70,6 +70,7 @@ class Runtime:
     channel_interval_s: float = 1.0
     step_timeout_s: float = 120.0
     profile_seconds: int | None = None
+    scheduler: bool = True
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -214,6 +215,9 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     scheduler = JobScheduler(leases, job_specs(settings.file.schedule),
                              lease_s=settings.file.schedule.lease, context=bound(job_context))
     app[SCHEDULER], app[JOB_CONTEXT] = scheduler, job_context
+    if not app[RUNTIME].scheduler:  # the demo tells one incident's story, without jobs
+        yield
+        return
     await scheduler.start()
     yield
     await scheduler.stop()

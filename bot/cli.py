@@ -16,6 +16,7 @@ from bot.cli_demo import add_demo_command
 from bot.cli_pprof import add_pprof_commands
 from bot.cli_rca import add_rca_command
 from bot.cli_sim import add_sim_commands
+from bot.cli_triage import add_triage_command
 from bot.config import default_config_path, load_settings
 from bot.errors import ConfigError
 from bot.logs import configure_logging
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_pprof_commands(sub)
     add_rca_command(sub)
     add_demo_command(sub)
+    add_triage_command(sub)
     add_sim_commands(sub)
     return parser
 

@@ -114,7 +114,7 @@ class AlertsConfig(_Strict):
     run_metrics_on_open: bool = True
 
 
-def _duration_seconds(value: object) -> float:
+def parse_duration(value: object) -> float:
     """``90s``, ``30m``, ``2h``, ``1d`` or a number of seconds."""
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 30m or 2h")
@@ -127,7 +127,7 @@ def _duration_seconds(value: object) -> float:
     return float(match.group(1)) * scale
 
 
-Duration = Annotated[float, BeforeValidator(_duration_seconds), Field(gt=0)]
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
 
 
 class ScheduleConfig(_Strict):

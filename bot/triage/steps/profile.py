@@ -157,8 +157,11 @@ class _HeapReport:
             summary=(f"Two heap profiles of {self.ctx.service.name}, {self.interval} s apart: "
                      f"{format_bytes(diff.base_total)} then {format_bytes(diff.new_total)} in "
                      "use. The stacks that grew most, allocator frames left out:"),
-            evidence=[self.evidence(frame_chain(stack.stack), f"+{format_bytes(stack.delta)}",
-                                    stack.delta) for stack in grown],
+            # Three frames nearest the allocation: long chains get clipped in Slack from the
+            # wrong end, and these say what the code was doing.
+            evidence=[self.evidence(frame_chain(stack.stack, limit=3),
+                                    f"+{format_bytes(stack.delta)}", stack.delta)
+                      for stack in grown],
         )
 
     def functions(self, diff: ProfileDiff, report: FrameReport) -> Finding:
