@@ -48,6 +48,7 @@ def test_unknown_service_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "triage.yaml"
     config.write_text(yaml.safe_dump({"services": [{"name": "checkout"}]}))
     done = subprocess.run([sys.executable, "-m", "bot.cli", "triage", "nosuch", "--config",
-                           str(config)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+                           str(config)], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          check=False)
     assert done.returncode == 2
     assert "unknown service 'nosuch'; the catalog has: checkout" in done.stderr

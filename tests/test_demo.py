@@ -55,13 +55,13 @@ async def test_demo_plays_the_incident_and_writes_page_charts_and_rca(
 
 def test_demo_command_lists_the_scenarios() -> None:
     done = subprocess.run([sys.executable, "-m", "bot.cli", "demo", "--list"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0
     assert [line.split()[0] for line in done.stdout.splitlines()] == list(SCENARIOS)
 
 
 def test_demo_refuses_an_unknown_scenario() -> None:
     done = subprocess.run([sys.executable, "-m", "bot.cli", "demo", "--scenario", "nope"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert "unknown scenario 'nope'; known: memory-growth" in done.stderr
