@@ -8,7 +8,6 @@ import os
 import sys
 from pathlib import Path
 
-from bot.demo import run_demo
 from bot.errors import InputError
 from bot.sim.scenarios import SCENARIOS
 
@@ -33,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
         for name, scenario in SCENARIOS.items():
             print(f"{name:18} {scenario.title}")
         return 0
+    from bot.demo import run_demo  # the whole bot: loaded only when a demo is played
+
     out = args.out or Path("out") / f"demo-{args.scenario}"
     try:
         result = asyncio.run(run_demo(args.scenario, out,

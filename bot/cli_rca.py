@@ -8,17 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from bot.app import DEFAULT_REDIS_URL
-from bot.config import default_config_path, load_settings
+from bot.config import DEFAULT_REDIS_URL, default_config_path, load_settings
 from bot.errors import InputError, StoreError
 from bot.models import parse_incident_ref
-from bot.store.connection import connect_redis
-from bot.store.incidents import IncidentStore
-from bot.store.keys import Keys
-from bot.store.rca import RcaStore
-from bot.store.walk import WalkStore
-from bot.triage.playbook_loader import load_playbooks
-from bot.triage.rca_service import RcaService
 
 
 def add_rca_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,27 +28,14 @@ def run_rca(args: argparse.Namespace) -> int:
         print(f"triage-bot: {args.incident!r} is not an incident id (like INC-12)",
               file=sys.stderr)
         return 2
+    from bot.triage.terminal import rca_markdown  # Redis and the walk, only when printing
+
     settings = load_settings(args.config or default_config_path(os.environ), os.environ)
     try:
-        text = asyncio.run(_markdown(iid, settings.redis_url or DEFAULT_REDIS_URL,
+        text = asyncio.run(rca_markdown(iid, settings.redis_url or DEFAULT_REDIS_URL,
                                      settings.key_prefix, settings.playbooks_dir))
     except (InputError, StoreError) as exc:
         print(f"triage-bot: {exc}", file=sys.stderr)
         return 1
     print(text)
     return 0
-
-
-async def _markdown(iid: str, redis_url: str, prefix: str, playbooks: Path) -> str:
-    redis = connect_redis(redis_url)
-    keys = Keys(prefix)
-    try:
-        incidents = IncidentStore(redis, keys)
-        incident = await incidents.get(iid)
-        if incident is None:
-            raise InputError(f"there is no incident {iid}")
-        service = RcaService(incidents, WalkStore(redis, keys), RcaStore(redis, keys),
-                             load_playbooks(playbooks))
-        return await service.markdown(incident)
-    finally:
-        await redis.aclose()

@@ -29,6 +29,8 @@ from pydantic import (
 from bot.errors import ConfigError
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+#: Redis when REDIS_URL is not set.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 #: Where playbooks are read from unless TRIAGE_PLAYBOOKS says otherwise.
 DEFAULT_PLAYBOOKS_DIR = Path("playbooks")
 
