@@ -25,6 +25,7 @@ from bot.config import DEFAULT_REDIS_URL, Settings
 from bot.errors import ConfigError
 from bot.jobs import job_specs
 from bot.jobs.context import JobContext, bound
+from bot.models import Incident
 from bot.observability import BotMetrics, watch_loop_lag
 from bot.scheduler import JobScheduler
 from bot.slack.client import build_web_client
@@ -43,6 +44,7 @@ from bot.store.rca import RcaStore
 from bot.store.vitals import VitalsStore
 from bot.store.walk import WalkStore
 from bot.tasks import TaskSupervisor
+from bot.triage.findings import StepName
 from bot.triage.incidents import IncidentService
 from bot.triage.intake import AlertIntake
 from bot.triage.playbook_loader import load_playbooks
@@ -208,9 +210,13 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, services = app[SETTINGS], app[SERVICES]
     keys = Keys(settings.key_prefix)
     leases = LeaseStore(app[REDIS], keys)
+    async def run_step_one(incident: Incident) -> None:
+        await walk_handlers.run_and_report(services, incident, StepName.METRICS, "memory-watch")
+
     job_context = JobContext(settings=settings, incidents=services.incidents,
                              publisher=services.publisher, walk=app[WALK],
-                             vitals=VitalsStore(app[REDIS], keys), leases=leases)
+                             vitals=VitalsStore(app[REDIS], keys), leases=leases,
+                             on_opened=run_step_one)
     scheduler = JobScheduler(leases, job_specs(settings.file.schedule),
                              lease_s=settings.file.schedule.lease, context=bound(job_context))
     app[SCHEDULER], app[JOB_CONTEXT] = scheduler, job_context

@@ -11,14 +11,14 @@ outside any bot fails with a clear error instead of reaching someone else's Redi
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import ScheduleConfig, Settings
 from bot.errors import TriageError
-from bot.models import utcnow
+from bot.models import Incident, utcnow
 from bot.slack.publisher import CardPublisher
 from bot.store.leases import LeaseStore
 from bot.store.vitals import VitalsStore
@@ -43,6 +43,9 @@ class JobContext:
     vitals: VitalsStore
     leases: LeaseStore
     clock: Callable[[], datetime] = utcnow
+    #: Called for an incident a job opened, after its card is posted (the bot runs step 1
+    #: there, as for an alert); jobs cannot import the Slack handlers themselves.
+    on_opened: Callable[[Incident], Awaitable[None]] | None = None
 
     @property
     def schedule(self) -> ScheduleConfig:

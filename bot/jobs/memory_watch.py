@@ -146,6 +146,8 @@ async def _raise_incident(ctx: JobContext, service: ServiceConfig, found: Memory
     if incident.card_ts is None:
         incident = await ctx.publisher.post_card(incident)
     await _note_once(ctx, incident, found)
+    if not already and ctx.on_opened is not None:
+        await ctx.on_opened(incident)
 
 
 async def _note_once(ctx: JobContext, incident: Incident, found: MemoryForecast) -> None:

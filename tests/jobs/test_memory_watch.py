@@ -12,6 +12,7 @@ from bot.jobs.context import using
 from bot.jobs.memory_watch import forecast, watch
 from bot.sim.slack_state import Message
 from bot.store.leases import JobRun
+from bot.triage.findings import StepName, StepStatus
 from tests.jobs.conftest import open_incident, schedule
 from tests.jobs.fake_prometheus import FakePrometheus
 from tests.support.bot_harness import BotHarness, running_bot
@@ -158,3 +159,8 @@ async def test_memory_scenario_raises_an_early_warning(
             assert 75_000 < found.slope < 110_000
             [incident] = await bot.services.incidents.store.list_open()
             assert "1 GiB limit is reached in ~" in incident.summary
+            # As for an alert, the bot runs step 1 on the incident it opened.
+            statuses = await bot.services.walk.stores.walk.statuses(incident.id)
+            assert statuses[StepName.METRICS] is StepStatus.DONE
+            replies = [m.text for m in bot.slack.messages("C0CHECKOUT")[1:]]
+            assert any("Metrics" in text for text in replies), replies
