@@ -22,6 +22,7 @@ import gzip
 import json
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,14 +242,15 @@ def _prom_error(status: int, error_type: str, message: str) -> web.Response:
                              status=status)
 
 
-class _Served:
+class _Served(ABC):
     """Lifecycle shared by the proxy and the replay server (port 0, ``base_url``)."""
 
     _runner: web.AppRunner | None = None
     _base_url = ""
 
+    @abstractmethod
     def _app(self) -> web.Application:
-        raise NotImplementedError
+        """The aiohttp application this server runs."""
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
         """Listen on ``host:port`` (0 picks a free port)."""

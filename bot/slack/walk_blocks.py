@@ -27,7 +27,7 @@ __all__ = [
 STEP_ACTIONS = {step: f"walk.step.{step.value}" for step in STEP_ORDER}
 ACTION_RCA = "walk.rca"
 _ACTION_STEPS = {action: step for step, action in STEP_ACTIONS.items()}
-_TODO = (StepStatus.NOT_STARTED, StepStatus.FAILED)
+_UNFINISHED = (StepStatus.NOT_STARTED, StepStatus.FAILED)
 
 
 def step_of_action(action_id: str) -> StepName | None:
@@ -47,7 +47,7 @@ def suggest_next(steps: Mapping[StepName, StepStatus]) -> StepName | None:
     ``steps`` has not started. None when every step is done or running.
     """
     for step in STEP_ORDER:
-        if _status(steps, step) in _TODO:
+        if _status(steps, step) in _UNFINISHED:
             return step
     return None
 
