@@ -63,13 +63,17 @@ class BackfilledPrometheus:
     """One prometheus process over ``tsdb_dir`` with its own config in a temporary directory."""
 
     def __init__(self, tsdb_dir: Path, targets: Sequence[ScrapeTarget] = (), *,
-                 binary: str | None = None) -> None:
+                 rule_files: Sequence[Path] = (), alertmanagers: Sequence[str] = (),
+                 evaluation_interval: str = "15s", binary: str | None = None) -> None:
         found = binary or prometheus_binary()
         if found is None:
             raise RuntimeError("prometheus is not installed (Debian package `prometheus`)")
         self.binary = found
         self.tsdb_dir = tsdb_dir
         self.targets = list(targets)
+        self.rule_files = list(rule_files)
+        self.alertmanagers = list(alertmanagers)
+        self.evaluation_interval = evaluation_interval
         self.port = free_port()
         self.workdir = Path(tempfile.mkdtemp(prefix="triage-sim-prometheus-"))
         self.process: subprocess.Popen[bytes] | None = None
@@ -80,15 +84,22 @@ class BackfilledPrometheus:
         return f"http://127.0.0.1:{self.port}"
 
     def config(self) -> dict[str, Any]:
-        """The prometheus.yml contents: one static job per target."""
-        return {
-            "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
+        """The prometheus.yml contents: one static job per target, rules, Alertmanagers."""
+        config: dict[str, Any] = {
+            "global": {"scrape_interval": "15s",
+                       "evaluation_interval": self.evaluation_interval},
             "scrape_configs": [
                 {"job_name": t.job, "scrape_interval": t.interval,
                  "static_configs": [{"targets": [t.address], "labels": dict(t.labels)}]}
                 for t in self.targets
             ],
         }
+        if self.rule_files:
+            config["rule_files"] = [str(path) for path in self.rule_files]
+        if self.alertmanagers:
+            config["alerting"] = {
+                "alertmanagers": [{"static_configs": [{"targets": self.alertmanagers}]}]}
+        return config
 
     def start(self, deadline_s: float = 30.0) -> float:
         """Start prometheus; return the seconds it took to answer ``/-/ready``."""

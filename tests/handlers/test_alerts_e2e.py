@@ -16,7 +16,7 @@ from tests.support.prometheus_server import (
     PROMETHEUS_TEXT,
     MetricsTarget,
     PrometheusServer,
-    ScrapeJob,
+    ScrapeTarget,
     prometheus_binary,
 )
 
@@ -47,7 +47,7 @@ async def test_prometheus_alertmanager_bot_card(
     async with running_bot(redis_url, key_prefix) as bot:
         alertmanager = AlertmanagerServer(f"{bot.base_url}/alerts/alertmanager", ALERT_TOKEN,
                                           group_by=["alertname", "service"])
-        prometheus = PrometheusServer([ScrapeJob("checkout", [target.address])],
+        prometheus = PrometheusServer([ScrapeTarget("checkout", target.address)],
                                       rule_files=[rules(tmp_path)],
                                       alertmanagers=[alertmanager.address])
         try:

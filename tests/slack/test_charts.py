@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import itertools
 import math
-import statistics
 import time
-from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -25,6 +22,7 @@ from bot.slack.charts import (
     unit_scale,
 )
 from bot.triage.findings import Chart, ChartSeries
+from tests.support.loop_lag import LagProbe
 
 T = TypeVar("T")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -162,45 +160,8 @@ def test_threads_draw_the_same_picture_as_one_thread() -> None:
     assert together == alone
 
 
-def test_render_time_of_three_series_by_500_points() -> None:
-    chart = three_by_500()
-    render_chart(chart)  # warm: font cache, imports
-    times = []
-    for _ in range(20):
-        started = time.perf_counter()
-        render_chart(chart)
-        times.append(time.perf_counter() - started)
-    median = statistics.median(times)
-    print(f"\nrender_chart 3 series x 500 points: median {median * 1000:.0f} ms over 20 "
-          f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f})")
-    assert median < 1.5
 
 
-class LagProbe:
-    """How late a 5 ms ticker wakes up while ``work`` runs: the loop's responsiveness."""
-
-    def __init__(self, interval: float = 0.005) -> None:
-        self.interval = interval
-        self.worst = 0.0
-        self.ticks = 0
-
-    async def around(self, work: Awaitable[T]) -> T:
-        stop = asyncio.Event()
-
-        async def tick() -> None:
-            loop = asyncio.get_running_loop()
-            while not stop.is_set():
-                before = loop.time()
-                await asyncio.sleep(self.interval)
-                self.worst = max(self.worst, loop.time() - before - self.interval)
-                self.ticks += 1
-
-        ticker = asyncio.create_task(tick())
-        try:
-            return await work
-        finally:
-            stop.set()
-            await ticker
 
 
 async def test_the_loop_stays_responsive_while_charts_render() -> None:

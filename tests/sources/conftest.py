@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestServer
 from tests.support.prometheus_server import (
     MetricsTarget,
     PrometheusServer,
-    ScrapeJob,
+    ScrapeTarget,
     prometheus_binary,
 )
 
@@ -177,7 +177,7 @@ def prometheus_url() -> Iterator[str]:
             pytest.fail(reason + "; CI must install it")
         pytest.skip(reason)
     target = MetricsTarget(TARGET_METRICS).start()
-    server = PrometheusServer([ScrapeJob(TARGET_JOB, [target.address])])
+    server = PrometheusServer([ScrapeTarget(TARGET_JOB, target.address)])
     try:
         server.start()
         server.wait_for(f'triage_requests_total{{job="{TARGET_JOB}"}}')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -12,37 +12,13 @@ from typing import Any, TypeVar
 from bot.errors import SourceTimeout
 from bot.sources import LokiClient, PrometheusClient, TimeWindow
 from tests.sources.conftest import FakeBackend, Reply, ours_bytes, real_bytes
+from tests.support.loop_lag import LagProbe
 
 T = TypeVar("T")
 VECTOR = real_bytes("prometheus/prometheus_docs_api_v1_query_vector.json")
 MAX_LAG_S = 0.1
 
 
-class LagProbe:
-    """Measures how late a 5 ms ticker wakes up: the event loop's responsiveness."""
-
-    def __init__(self, interval: float = 0.005) -> None:
-        self.interval = interval
-        self.worst = 0.0
-        self.ticks = 0
-
-    async def around(self, work: Awaitable[T]) -> T:
-        stop = asyncio.Event()
-
-        async def tick() -> None:
-            loop = asyncio.get_running_loop()
-            while not stop.is_set():
-                before = loop.time()
-                await asyncio.sleep(self.interval)
-                self.worst = max(self.worst, loop.time() - before - self.interval)
-                self.ticks += 1
-
-        ticker = asyncio.create_task(tick())
-        try:
-            return await work
-        finally:
-            stop.set()
-            await ticker
 
 
 async def until(condition: Callable[[], bool], deadline_s: float = 5.0) -> None:

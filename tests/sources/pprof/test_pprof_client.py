@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -30,6 +30,7 @@ from bot.sources.pprof import (
 from bot.sources.pprof.client import decode_totals
 from bot.sources.pprof.synth import SyntheticShape, synthetic_cpu_profile
 from tests.sources.pprof.conftest import HEAP_T1, HEAP_T2, SAMPLE_CPU, load, pprof_bytes
+from tests.support.loop_lag import LagProbe
 
 T = TypeVar("T")
 MAX_LAG_S = 0.1
@@ -239,31 +240,6 @@ async def test_concurrency_is_bounded(
     assert server.max_inflight == 1
 
 
-class LagProbe:
-    """How late a 5 ms ticker on the loop wakes up while some work is awaited."""
-
-    def __init__(self, interval: float = 0.005) -> None:
-        self.interval = interval
-        self.worst = 0.0
-        self.ticks = 0
-
-    async def around(self, work: Awaitable[T]) -> T:
-        stop = asyncio.Event()
-
-        async def tick() -> None:
-            loop = asyncio.get_running_loop()
-            while not stop.is_set():
-                before = loop.time()
-                await asyncio.sleep(self.interval)
-                self.worst = max(self.worst, loop.time() - before - self.interval)
-                self.ticks += 1
-
-        ticker = asyncio.create_task(tick())
-        try:
-            return await work
-        finally:
-            stop.set()
-            await ticker
 
 
 @pytest.fixture(scope="module")
