@@ -34,7 +34,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.errors import StoreError
+from bot.errors import SourceError, StoreError
 from bot.jobs import Cadence, DailyAt, JobSpec, Sweep, resolve
 from bot.models import utcnow
 from bot.store.leases import JobRun, LeaseStore
@@ -283,6 +283,10 @@ class JobScheduler:
             log.warning("job skipped: Redis unavailable", extra={"job": spec.name,
                                                                  "error": str(exc)})
             return "no-redis"
+        except SourceError as exc:  # a backend being down is news, not a bug: no traceback
+            log.warning("job could not reach a backend", extra={"job": spec.name,
+                                                                "error": str(exc)})
+            return "failed"
         except Exception:
             log.exception("job failed", extra={"job": spec.name})
             return "failed"

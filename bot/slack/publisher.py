@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -17,8 +18,9 @@ from bot.store.alerts import AlertStateStore
 from bot.store.claims import ClaimStore
 from bot.store.incidents import IncidentStore
 from bot.store.keys import CARD_LOCK_TTL_MS
-from bot.tasks import TaskSupervisor
+from bot.tasks import SupervisorBusy, TaskSupervisor
 
+log = logging.getLogger(__name__)
 CardSection = Callable[[Incident], Awaitable[list[Block]]]
 
 
@@ -108,9 +110,11 @@ class CardPublisher:
         self._queued_refresh.add(incident_id)
         try:
             self._tasks.spawn(self._refresh_later(incident_id), name="card:refresh")
-        except Exception:
+        except SupervisorBusy:
+            # Shutting down or saturated: the next change (or the vitals job) redraws it.
             self._queued_refresh.discard(incident_id)
-            raise
+            log.warning("card redraw skipped: the bot is busy or stopping",
+                        extra={"incident_id": incident_id})
 
     async def _refresh_later(self, incident_id: str) -> None:
         try:

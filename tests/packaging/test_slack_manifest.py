@@ -1,0 +1,128 @@
+"""slack-app-manifest.yml: valid against Slack's documented structure, and exactly what the bot
+uses: its slash command, its routes, the events and interactions it listens to, and the scopes
+of the Web API methods it calls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from bot.app import create_app
+from bot.config import SlackConfig, settings_from_mapping
+from tests.conftest import ROOT
+from tests.packaging.slack_manifest import (
+    EVENT_SCOPES,
+    METHOD_SCOPES,
+    Manifest,
+    registrations,
+    socket_mode_variant,
+    web_api_methods,
+)
+
+MANIFEST = ROOT / "slack-app-manifest.yml"
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def manifest(document: dict[str, Any]) -> Manifest:
+    return Manifest.model_validate(document)
+
+
+def _code_files() -> list[Path]:
+    """The bot's code: bot/ and handlers/, without bot/sim (the stand-ins play Slack's side)."""
+    files = [*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")]
+    return [p for p in files if "sim" not in p.relative_to(ROOT).parts]
+
+
+def test_manifest_is_for_http_mode_with_the_documented_settings(manifest: Manifest) -> None:
+    settings = manifest.settings
+    assert settings.socket_mode_enabled is False
+    assert settings.org_deploy_enabled is False and settings.token_rotation_enabled is False
+    assert manifest.metadata is not None and manifest.metadata.major_version == 1
+
+
+def test_socket_mode_variant_from_the_readme_is_valid(document: dict[str, Any]) -> None:
+    variant = Manifest.model_validate(socket_mode_variant(document))
+    assert variant.settings.socket_mode_enabled and variant.request_urls() == []
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    (("features", "slash_commands", 0, "command"), "/" + "t" * 32),
+    (("features", "slash_commands", 0, "url"), "http://triage.example.com/slack/events"),
+    (("features", "bot_user", "display_name"), "Triage Bot"),
+    (("display_information", "name"), "x" * 36),
+    (("settings", "interactivity", "request_url"), None),
+    (("settings", "event_subscriptions", "request_urll"), "https://typo.example.com/"),
+])
+def test_model_refuses_what_slack_refuses(document: dict[str, Any], path: tuple[Any, ...],
+                                          value: object) -> None:
+    broken = yaml.safe_load(yaml.safe_dump(document))
+    node = broken
+    for key in path[:-1]:
+        node = node[key]
+    if value is None:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    with pytest.raises(ValidationError):
+        Manifest.model_validate(broken)
+
+
+def test_slash_command_is_the_bots(manifest: Manifest) -> None:
+    commands = manifest.features.slash_commands
+    assert [c.command for c in commands] == [SlackConfig().command]
+    # `assign @who` reads <@U123>: Slack only sends ids when asked to escape.
+    assert all(c.should_escape and c.usage_hint for c in commands)
+
+
+def test_request_urls_reach_the_bots_slack_route(manifest: Manifest) -> None:
+    app = create_app(settings_from_mapping({}, {"SLACK_BOT_TOKEN": "xoxb-test",
+                                                "SLACK_SIGNING_SECRET": "secret"}))
+    posts = {r.resource.canonical for r in app.router.routes()
+             if r.method == "POST" and r.resource is not None}
+    urls = manifest.request_urls()
+    assert len(urls) == 3
+    for url in urls:
+        parts = urlsplit(url)
+        assert parts.scheme == "https" and parts.path == "/slack/events", url
+        assert parts.path in posts
+
+
+def test_events_and_interactivity_match_the_listeners(manifest: Manifest) -> None:
+    registered = registrations().calls
+    unsupported = set(registered) - {"command", "action", "view", "event"}
+    assert not unsupported, f"listeners the manifest does not declare: {unsupported}"
+    events = manifest.settings.event_subscriptions
+    assert events is not None
+    assert sorted(events.bot_events) == sorted(set(map(str, registered["event"])))
+    assert [c.command for c in manifest.features.slash_commands] == registered["command"]
+    interactivity = manifest.settings.interactivity
+    assert interactivity is not None
+    assert interactivity.is_enabled == bool(registered["action"] or registered["view"])
+    assert interactivity.message_menu_options_url is None  # no external selects
+
+
+def test_scopes_are_exactly_what_the_code_needs(manifest: Manifest) -> None:
+    methods = web_api_methods(_code_files())
+    unknown = methods - set(METHOD_SCOPES)
+    assert not unknown, (f"new Web API methods {unknown}: add their scopes to the manifest and "
+                         "to METHOD_SCOPES in tests/packaging/slack_manifest.py")
+    needed = set().union(*(METHOD_SCOPES[m] for m in methods))
+    events = manifest.settings.event_subscriptions
+    assert events is not None
+    needed |= set().union(*(EVENT_SCOPES[e] for e in events.bot_events))
+    if manifest.features.slash_commands:
+        needed.add("commands")
+    scopes = manifest.oauth_config.scopes
+    assert sorted(scopes.bot) == sorted(needed)
+    assert len(set(scopes.bot)) == len(scopes.bot) and scopes.user == []
