@@ -176,7 +176,8 @@ async def _walk_ctx(app: web.Application) -> AsyncIterator[None]:
     await sources.close()
     await pprof_session.close()
     threads.shutdown(wait=False, cancel_futures=True)
-    processes.shutdown(wait=True, cancel_futures=True)
+    # Joining worker processes blocks: off the loop, which may still be draining other work.
+    await asyncio.to_thread(processes.shutdown, wait=True, cancel_futures=True)
 
 
 async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -15,6 +15,8 @@ from typing import Any
 from bot.errors import TriageError
 
 log = logging.getLogger(__name__)
+#: How long cancelled tasks get to unwind at shutdown.
+CANCEL_GRACE_S = 5.0
 
 
 class SupervisorBusy(TriageError):
@@ -88,7 +90,10 @@ class TaskSupervisor:
             for task in pending:
                 task.cancel()
             if pending:
-                await asyncio.wait(pending)
+                # Bounded too: a task that will not end must not hold the shutdown for ever.
+                _, stuck = await asyncio.wait(pending, timeout=CANCEL_GRACE_S)
+                for task in stuck:
+                    log.error("task ignored cancellation", extra={"task": task.get_name()})
         if self.cut_short:
             log.warning("shutdown cut work short", extra={"tasks": list(self.cut_short)})
         return list(self.cut_short)

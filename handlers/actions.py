@@ -46,8 +46,7 @@ async def _assign_me(services: Services, incident_id: str, user_id: str) -> None
     updated = await services.incidents.assign(incident, user_id, user_id)
     if updated is None or not updated.changed:
         return
-    await services.publisher.refresh_card(updated.incident)
-    await services.publisher.post_thread(
+    await services.publisher.show_change(
         updated.incident, f":bust_in_silhouette: {user(user_id)} took {incident.id}.")
 
 
@@ -56,6 +55,5 @@ async def _resolve(services: Services, incident_id: str, user_id: str) -> None:
     updated = await services.incidents.resolve(incident, user_id, "")
     if updated is None or not updated.changed:
         return
-    await services.publisher.refresh_card(updated.incident)
-    await services.publisher.post_thread(
+    await services.publisher.show_change(
         updated.incident, f":white_check_mark: {user(user_id)} resolved {incident.id}.")

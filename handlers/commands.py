@@ -131,8 +131,7 @@ async def _assign(services: Services, command: Any, caller: Caller) -> None:
     if updated is None or not updated.changed:
         await ephemeral(caller.respond, f"{incident.id} is already assigned to that person.")
         return
-    await services.publisher.refresh_card(updated.incident)
-    await services.publisher.post_thread(
+    await services.publisher.show_change(
         updated.incident,
         f":bust_in_silhouette: {user(caller.user_id)} assigned {user(command.user_id)}.")
     await ephemeral(caller.respond, f"Assigned {incident.id}.")
@@ -144,9 +143,8 @@ async def _resolve(services: Services, command: Any, caller: Caller) -> None:
     if updated is None or not updated.changed:
         await ephemeral(caller.respond, f"{incident.id} was already resolved.")
         return
-    await services.publisher.refresh_card(updated.incident)
     note = f": {escape(command.note)}" if command.note else "."
-    await services.publisher.post_thread(
+    await services.publisher.show_change(
         updated.incident, f":white_check_mark: {user(caller.user_id)} resolved {incident.id}{note}")
     await ephemeral(caller.respond, f"Resolved {incident.id}.")
 

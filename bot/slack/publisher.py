@@ -151,6 +151,11 @@ class CardPublisher:
             await asyncio.sleep(0.1)
         return None
 
+    async def show_change(self, incident: Incident, line: str) -> None:
+        """After a human changed the incident: redraw the card, say what changed in its thread."""
+        await self.refresh_card(incident)
+        await self.post_thread(incident, line)
+
     async def upload_to_thread(
         self, incident: Incident, files: Sequence[tuple[str, bytes]], comment: str
     ) -> None:
