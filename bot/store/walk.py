@@ -18,6 +18,12 @@ from bot.triage.findings import Diagnosis, StepName, StepResult, StepStatus
 _CONTEXT_FIELD = "_context"
 
 
+class _StatusOnly(BaseModel):
+    """A stored StepResult read for its status alone (the card asks on every redraw)."""
+
+    status: StepStatus
+
+
 class WalkContextState(BaseModel):
     """What step 1 decided for the later steps."""
 
@@ -54,9 +60,13 @@ class WalkStore:
 
     async def statuses(self, iid: str) -> dict[StepName, StepStatus]:
         """Each step's state, NOT_STARTED for those never run."""
-        results = await self.results(iid)
-        return {step: results[step].status if step in results else StepStatus.NOT_STARTED
-                for step in StepName}
+        try:
+            raw = await self._redis.hmget(self._keys.steps(iid), [s.value for s in StepName])
+        except RedisError as exc:
+            raise store_error(exc) from exc
+        # Findings, evidence and chart points are not built: only the status is needed.
+        return {step: _StatusOnly.model_validate_json(value).status if value
+                else StepStatus.NOT_STARTED for step, value in zip(StepName, raw, strict=True)}
 
     async def save_context(self, iid: str, context: WalkContextState) -> None:
         """What step 1 decided (roles, anomaly start, window)."""

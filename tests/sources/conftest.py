@@ -145,24 +145,24 @@ class FakeBackend:
         if self.server is not None:
             await self.server.close()
 
+    async def __aenter__(self) -> FakeBackend:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeBackend]:
-    backend = await FakeBackend().start()
-    try:
+    async with FakeBackend() as backend:
         yield backend
-    finally:
-        await backend.close()
 
 
 @pytest.fixture
 async def fake2() -> AsyncIterator[FakeBackend]:
     """A second, independent fake backend (e.g. Loki next to a slow Prometheus)."""
-    backend = await FakeBackend().start()
-    try:
+    async with FakeBackend() as backend:
         yield backend
-    finally:
-        await backend.close()
 
 
 @pytest.fixture(scope="session")

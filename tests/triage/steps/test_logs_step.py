@@ -109,11 +109,8 @@ INCIDENT_LOGS = streams(
 
 @pytest.fixture
 async def loki() -> AsyncIterator[FakeBackend]:
-    backend = await FakeBackend().start()
-    try:
+    async with FakeBackend() as backend:
         yield backend
-    finally:
-        await backend.close()
 
 
 @pytest.fixture

@@ -114,20 +114,14 @@ def exemplar_answer(*items: tuple[str, float]) -> str:
 
 @pytest.fixture
 async def prom() -> AsyncIterator[FakeBackend]:
-    backend = await FakeBackend().start()
-    try:
+    async with FakeBackend() as backend:
         yield backend
-    finally:
-        await backend.close()
 
 
 @pytest.fixture
 async def tracing() -> AsyncIterator[FakeBackend]:
-    backend = await FakeBackend().start()
-    try:
+    async with FakeBackend() as backend:
         yield backend
-    finally:
-        await backend.close()
 
 
 async def open_deps(backends: BackendsConfig) -> StepDeps:
