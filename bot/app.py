@@ -26,7 +26,7 @@ from bot.config import DEFAULT_REDIS_URL, Settings
 from bot.errors import ConfigError
 from bot.jobs import job_specs
 from bot.jobs.context import JobContext, bound
-from bot.models import Incident
+from bot.models import Incident, StepName
 from bot.observability import BotMetrics, watch_loop_lag
 from bot.scheduler import JobScheduler
 from bot.slack.client import build_web_client
@@ -45,7 +45,6 @@ from bot.store.rca import RcaStore
 from bot.store.vitals import VitalsStore
 from bot.store.walk import WalkStore
 from bot.tasks import TaskSupervisor
-from bot.triage.findings import StepName
 from bot.triage.incidents import IncidentService
 from bot.triage.intake import AlertIntake
 from bot.triage.playbook_loader import load_playbooks

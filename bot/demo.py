@@ -25,6 +25,7 @@ from aiohttp import web
 from bot.app import SERVICES, TASKS, Runtime, create_app
 from bot.config import Settings, settings_from_mapping
 from bot.errors import InputError
+from bot.models import StepName
 from bot.sim.channel_export import ExportResult, channel_transcript, export_channel
 from bot.sim.prom_replay import Recording, ReplayServer, recording_path
 from bot.sim.scenarios import Scenario, get
@@ -32,7 +33,6 @@ from bot.sim.service import ServiceStandIn
 from bot.sim.slack import SlackStandIn
 from bot.sim.slack_client import SlackSender
 from bot.store.connection import Redis, connect_redis
-from bot.triage.findings import StepName
 
 SECRET = "demo-signing-secret"
 ALERT_TOKEN = "demo-alert-token"

@@ -13,11 +13,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.alertmanager import parse_alertmanager
 from bot.errors import InputError, StoreError
+from bot.models import StepName, parse_alertmanager
 from bot.slack.alert_blocks import changes_text
 from bot.tasks import SupervisorBusy
-from bot.triage.findings import StepName
 from bot.triage.intake import AlertIntake, IntakeResult
 from handlers.services import Services
 from handlers.walk import run_and_report

@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.errors import InputError
-from bot.models import Severity
+from bot.models import Severity, StepName
 from bot.slack.blocks import escape
 from bot.slack.cards import user
 from bot.slack.modals import declare_modal
@@ -25,7 +25,6 @@ from bot.slack.replies import (
 )
 from bot.tasks import SupervisorBusy
 from bot.triage import commands as cmd
-from bot.triage.findings import StepName
 from bot.triage.incidents import Declaration
 from handlers.rca import export_rca, open_rca
 from handlers.replies import Reply, ephemeral, report_failure

@@ -13,14 +13,13 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.models import Incident
+from bot.models import Incident, StepName, StepResult
 from bot.slack.blocks import Block, actions, button
 from bot.slack.charts import render_charts
 from bot.slack.diagnosis_blocks import diagnosis_blocks, diagnosis_text
 from bot.slack.findings_blocks import step_message
 from bot.slack.walk_blocks import ACTION_RCA, STEP_ACTIONS, suggest_next, walk_section
 from bot.tasks import SupervisorBusy
-from bot.triage.findings import StepName, StepResult
 from bot.triage.walk import Walk
 from handlers.replies import Reply, ephemeral, report_failure
 from handlers.services import Services

@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 
 from bot.app import Runtime
+from bot.models import Section, StepName, StepResult, StepStatus
 from bot.sim.scenarios import SCENARIOS, Scenario
 from bot.sim.service import ServiceStandIn
 from bot.sim.slack import SlackStandIn
-from bot.triage.findings import StepName, StepResult, StepStatus
-from bot.triage.rca import Section
 from tests.support.bot_harness import BotHarness, populate, running_bot
 from tests.support.scenario_prometheus import ScenarioPrometheus, scenario_prometheus
 

@@ -14,10 +14,9 @@ from datetime import datetime
 
 from bot.jobs import run_each
 from bot.jobs.context import current
-from bot.models import Incident
+from bot.models import STEP_ORDER, Incident, StepStatus
 from bot.slack.blocks import MAX_BLOCKS_MESSAGE, Block, clip, context, escape, header, section
 from bot.slack.cards import user
-from bot.triage.findings import STEP_ORDER, StepStatus
 from bot.triage.units import human_seconds
 
 __all__ = ["DigestRow", "digest_blocks", "digest_text", "post_digest", "sweep"]

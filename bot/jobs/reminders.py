@@ -14,10 +14,9 @@ from datetime import datetime
 
 from bot.jobs import run_each
 from bot.jobs.context import current
-from bot.models import EventKind, Incident, TimelineEvent
+from bot.models import EventKind, Incident, StepName, StepStatus, TimelineEvent
 from bot.slack.findings_blocks import STEP_TITLES
 from bot.slack.walk_blocks import suggest_next
-from bot.triage.findings import StepName, StepStatus
 from bot.triage.units import human_seconds
 
 __all__ = ["ACTIVITY", "last_activity", "remind", "reminder_text", "sweep"]

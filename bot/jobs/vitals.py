@@ -17,8 +17,8 @@ from datetime import datetime
 from bot.errors import SourceError, SourceUnavailable
 from bot.jobs import run_each
 from bot.jobs.context import current
+from bot.models import Vital, Vitals
 from bot.sources.prometheus import PrometheusClient
-from bot.store.vitals import Vital, Vitals
 from bot.triage.steps.metric_queries import SeriesQuery, series_queries
 
 __all__ = ["VITAL_KEYS", "read_vitals", "refresh", "sweep", "vital_queries"]

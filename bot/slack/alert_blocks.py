@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.models import AlertChange, AlertState
 from bot.slack.blocks import Block, clip, context, escape, section
-from bot.store.alerts import AlertChange, AlertState
 
 MAX_LISTED = 8
 _HIDDEN_LABELS = {"alertname", "severity"}

@@ -32,7 +32,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from bot.triage.findings import Chart, ChartSeries
+from bot.models import Chart, ChartSeries
 
 __all__ = ["DPI", "HEIGHT_IN", "WIDTH_IN", "chart_filename", "render_chart", "render_charts",
            "time_ticks", "unit_scale"]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.models import Candidate, Diagnosis
 from bot.slack.blocks import MAX_BLOCKS_MESSAGE, Block, context, header, section
 from bot.slack.findings_blocks import escape_clip, inline_code
-from bot.triage.findings import Candidate, Diagnosis
 
 __all__ = [
     "CONTRA_ICON",

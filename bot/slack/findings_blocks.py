@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from bot.models import Severity
+from bot.models import Evidence, Finding, Link, Severity, StepName, StepResult, StepStatus, Window
 from bot.slack.blocks import (
     MAX_BLOCKS_MESSAGE,
     MAX_CONTEXT_ELEMENTS,
@@ -25,7 +25,6 @@ from bot.slack.blocks import (
     section,
 )
 from bot.slack.cards import user
-from bot.triage.findings import Evidence, Finding, Link, StepName, StepResult, StepStatus, Window
 
 __all__ = [
     "SEVERITY_ICONS",

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import InputError
-from bot.models import Incident
+from bot.models import MAX_SECTION, SECTION_TITLES, Incident, Rca, Section, fingerprint
 from bot.slack.blocks import clip, context, escape, plain, section
-from bot.triage.rca import MAX_SECTION, SECTION_TITLES, Rca, Section, fingerprint
 
 RCA_CALLBACK = "triage.rca"
 _ACTION = "text"

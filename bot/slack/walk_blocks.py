@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.models import STEP_ORDER, Diagnosis, StepName, StepStatus
 from bot.slack.blocks import Block, actions, button, context, section
 from bot.slack.diagnosis_blocks import reason_lines, score_text
 from bot.slack.findings_blocks import STATUS_ICONS, STATUS_WORDS, STEP_TITLES, escape_clip
-from bot.triage.findings import STEP_ORDER, Diagnosis, StepName, StepStatus
 
 __all__ = [
     "ACTION_RCA",

@@ -7,70 +7,13 @@ and so posts nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
-
-from pydantic import BaseModel
 from redis.exceptions import RedisError, WatchError
 
-from bot.alertmanager import Alert
-from bot.models import EventKind, TimelineEvent
+from bot.models.alerts import Alert, AlertChange, AlertState, alert_change, alert_event, alert_state
 from bot.store.connection import Redis, store_error
 from bot.store.keys import Keys
 
 _ATTEMPTS = 20
-
-
-class AlertState(BaseModel):
-    """What the bot last knew of one alert (by fingerprint)."""
-
-    fingerprint: str
-    name: str
-    status: Literal["firing", "resolved"]
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    starts_at: datetime
-    ends_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class AlertChange:
-    """An alert that started firing (again) or resolved since the last notification."""
-
-    kind: Literal["fired", "resolved"]
-    alert: Alert
-
-
-def _change(previous: AlertState | None, alert: Alert) -> AlertChange | None:
-    if alert.status == "firing":
-        same = (previous is not None and previous.status == "firing"
-                and previous.starts_at == alert.starts_at)
-        return None if same else AlertChange("fired", alert)
-    if previous is not None and previous.status == "resolved":
-        return None
-    return AlertChange("resolved", alert)
-
-
-def would_change(previous: AlertState | None, alert: Alert) -> bool:
-    """Whether ``alert`` differs from what was last recorded for it."""
-    return _change(previous, alert) is not None
-
-
-def _state(alert: Alert) -> AlertState:
-    return AlertState(fingerprint=alert.fingerprint, name=alert.name, status=alert.status,
-                      labels=alert.labels, annotations=alert.annotations,
-                      starts_at=alert.starts_at, ends_at=alert.ends_at)
-
-
-def _event(change: AlertChange) -> TimelineEvent:
-    alert = change.alert
-    kind = EventKind.ALERT_FIRED if change.kind == "fired" else EventKind.ALERT_RESOLVED
-    return TimelineEvent(kind=kind, actor="alertmanager", text=alert.name, data={
-        "fingerprint": alert.fingerprint, "labels": alert.labels,
-        "startsAt": alert.starts_at.isoformat(),
-        "endsAt": alert.ends_at.isoformat() if alert.ends_at else None,
-    })
 
 
 class AlertStateStore:
@@ -107,12 +50,13 @@ class AlertStateStore:
             await pipe.watch(key)
             raw = await pipe.hgetall(key)
             known = {fp: AlertState.model_validate_json(v) for fp, v in raw.items()}
-            changes = [c for a in alerts if (c := _change(known.get(a.fingerprint), a))]
+            changes = [c for a in alerts if (c := alert_change(known.get(a.fingerprint), a))]
             if not changes:
                 return []
             pipe.multi()  # type: ignore[no-untyped-call]
-            pipe.hset(key, mapping={c.alert.fingerprint: _state(c.alert).model_dump_json()
+            pipe.hset(key, mapping={c.alert.fingerprint: alert_state(c.alert).model_dump_json()
                                     for c in changes})
-            pipe.rpush(self._keys.timeline(iid), *(_event(c).model_dump_json() for c in changes))
+            events = (alert_event(c).model_dump_json() for c in changes)
+            pipe.rpush(self._keys.timeline(iid), *events)
             await pipe.execute()
             return changes

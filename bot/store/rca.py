@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from redis.exceptions import RedisError, WatchError
 
+from bot.models import Rca
 from bot.store.connection import Redis, store_error
 from bot.store.keys import Keys
-from bot.triage.rca import Rca
 
 
 class RcaStore:

@@ -6,32 +6,13 @@ Prometheus outage shows up as an old time rather than as empty fields.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
+from bot.models.vitals import Vitals
 from bot.store.connection import Redis, store_error
 from bot.store.keys import VITALS_TTL_SECONDS, Keys
 
-__all__ = ["Vital", "Vitals", "VitalsStore"]
-
-
-class Vital(BaseModel):
-    """One key metric: what it is, its value now, its unit (a ``bot.triage.units`` unit)."""
-
-    key: str
-    title: str
-    value: float
-    unit: str
-    promql: str = ""
-
-
-class Vitals(BaseModel):
-    """The key metrics of one incident at one moment."""
-
-    at: datetime
-    values: list[Vital] = Field(default_factory=list)
+__all__ = ["VitalsStore"]
 
 
 class VitalsStore:

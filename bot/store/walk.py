@@ -6,14 +6,15 @@ the backends' retention has dropped the data.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from redis.exceptions import RedisError
 
+from bot.models.findings import Diagnosis, StepName, StepResult, StepStatus
+from bot.models.walk import WalkContextState
 from bot.store.connection import Redis, store_error
 from bot.store.keys import Keys
-from bot.triage.findings import Diagnosis, StepName, StepResult, StepStatus
 
 _CONTEXT_FIELD = "_context"
 
@@ -24,13 +25,11 @@ class _StatusOnly(BaseModel):
     status: StepStatus
 
 
-class WalkContextState(BaseModel):
-    """What step 1 decided for the later steps."""
-
-    roles: dict[str, str] = Field(default_factory=dict)
-    anomaly_start: datetime | None = None
-    window_start: datetime | None = None
-    window_end: datetime | None = None
+def parse_statuses(raw: Sequence[str | bytes | None]) -> dict[StepName, StepStatus]:
+    """Each step's state from the stored results (an ``HMGET`` in ``StepName`` order)."""
+    # Findings, evidence and chart points are not built: only the status is needed.
+    return {step: _StatusOnly.model_validate_json(value).status if value
+            else StepStatus.NOT_STARTED for step, value in zip(StepName, raw, strict=True)}
 
 
 class WalkStore:
@@ -64,9 +63,7 @@ class WalkStore:
             raw = await self._redis.hmget(self._keys.steps(iid), [s.value for s in StepName])
         except RedisError as exc:
             raise store_error(exc) from exc
-        # Findings, evidence and chart points are not built: only the status is needed.
-        return {step: _StatusOnly.model_validate_json(value).status if value
-                else StepStatus.NOT_STARTED for step, value in zip(StepName, raw, strict=True)}
+        return parse_statuses(raw)
 
     async def save_context(self, iid: str, context: WalkContextState) -> None:
         """What step 1 decided (roles, anomaly start, window)."""

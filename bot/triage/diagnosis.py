@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.triage.findings import Candidate, Diagnosis, Signals
+from bot.models import Candidate, Diagnosis, Signals
 from bot.triage.playbook import Playbook, Weighted
 from bot.triage.playbook_loader import PlaybookSet
 from bot.triage.rules import Reading, check, render_text

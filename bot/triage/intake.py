@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.alertmanager import AlertGroup
 from bot.config import Catalog, ServiceConfig
-from bot.models import Incident, Severity
-from bot.store.alerts import AlertChange, AlertStateStore, would_change
+from bot.models import AlertChange, AlertGroup, Incident, Severity, would_change
+from bot.store.alerts import AlertStateStore
 from bot.triage.incidents import Declaration, IncidentService
 
 _SEVERITY_RANK = [Severity.UNKNOWN, Severity.INFO, Severity.WARNING, Severity.ERROR,

@@ -10,77 +10,30 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from enum import StrEnum
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from bot.models import EventKind, Incident, Severity, TimelineEvent, utcnow
-from bot.triage.findings import Candidate, Diagnosis, Evidence, Finding, StepName, StepResult
+from bot.models import (
+    Candidate,
+    Citation,
+    Diagnosis,
+    EventKind,
+    Evidence,
+    Finding,
+    Incident,
+    Rca,
+    Section,
+    SectionText,
+    Severity,
+    StepName,
+    StepResult,
+    TimelineEvent,
+    clip_section,
+    fingerprint,
+    utcnow,
+)
 from bot.triage.playbook import Playbook
 
-MAX_SECTION = 3000
 _STEP_TITLES = {StepName.METRICS: "metrics", StepName.LOGS: "logs",
                 StepName.TRACES: "traces", StepName.PROFILE: "profile"}
-
-
-class Section(StrEnum):
-    """The RCA's sections, in reading order."""
-
-    SYMPTOM = "symptom"
-    CONTRIBUTING = "contributing"
-    ROOT_CAUSE = "root_cause"
-    FIX = "fix"
-    PREVENTION = "prevention"
-    TIMELINE = "timeline"
-
-
-SECTION_TITLES = {
-    Section.SYMPTOM: "Observed symptom", Section.CONTRIBUTING: "Contributing factors",
-    Section.ROOT_CAUSE: "Root cause", Section.FIX: "Fix", Section.PREVENTION: "Prevention",
-    Section.TIMELINE: "Timeline",
-}
-
-
-class SectionText(BaseModel):
-    """One section's text and who wrote it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    text: str = ""
-    origin: Literal["draft", "human"] = "draft"
-    edited_by: str | None = None
-    edited_at: datetime | None = None
-
-
-class Citation(BaseModel):
-    """A frozen copy of one piece of evidence, cited as ``[n]``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    number: int
-    step: StepName
-    finding: str
-    evidence: Evidence
-
-
-class Rca(BaseModel):
-    """The RCA of one incident as stored; ``version`` guards concurrent edits."""
-
-    incident_id: str
-    version: int = 0
-    playbook: str | None = None
-    sections: dict[Section, SectionText] = Field(default_factory=dict)
-    citations: list[Citation] = Field(default_factory=list)
-    drafted_at: datetime = Field(default_factory=utcnow)
-    edited_by: str | None = None
-    edited_at: datetime | None = None
-
-    def text(self, section: Section) -> str:
-        """A section's text ('' when empty)."""
-        found = self.sections.get(section)
-        return found.text if found else ""
 
 
 class _Citer:
@@ -182,7 +135,7 @@ def draft(incident: Incident, results: Mapping[StepName, StepResult],
         Section.TIMELINE: _timeline(timeline),
     }
     return Rca(incident_id=incident.id, playbook=playbook.id if playbook else None,
-               sections={s: SectionText(text=_clip(t)) for s, t in texts.items()},
+               sections={s: SectionText(text=clip_section(t)) for s, t in texts.items()},
                citations=citer.citations)
 
 
@@ -199,11 +152,6 @@ def redraft(existing: Rca | None, fresh: Rca) -> Rca:
         "edited_by": existing.edited_by, "edited_at": existing.edited_at})
 
 
-def fingerprint(text: str) -> str:
-    """A short hash of a section's text, to tell later whether a human changed it."""
-    return hashlib.sha256(text.strip().encode()).hexdigest()[:12]
-
-
 def apply_edit(current: Rca, submitted: Mapping[Section, str],
                prefilled: Mapping[Section, str], user: str) -> Rca:
     """The RCA after a human submitted the form.
@@ -217,11 +165,7 @@ def apply_edit(current: Rca, submitted: Mapping[Section, str],
     for section, text in submitted.items():
         if fingerprint(text) == prefilled.get(section):
             continue
-        sections[section] = SectionText(text=_clip(text), origin="human", edited_by=user,
+        sections[section] = SectionText(text=clip_section(text), origin="human", edited_by=user,
                                         edited_at=now)
     return current.model_copy(update={"sections": sections, "edited_by": user,
                                       "edited_at": now})
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_SECTION else text[: MAX_SECTION - 1] + "…"

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from bot.models import Incident
-from bot.triage.rca import SECTION_TITLES, Citation, Rca, Section
+from bot.models import SECTION_TITLES, Citation, Incident, Rca, Section
 
 
 def _citation(c: Citation) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.models import EventKind, Incident, TimelineEvent
+from bot.models import EventKind, Incident, Rca, Section, TimelineEvent
 from bot.store.incidents import IncidentStore
 from bot.store.rca import RcaStore
 from bot.store.walk import WalkStore
 from bot.triage.playbook_loader import PlaybookSet
-from bot.triage.rca import Rca, Section, apply_edit, draft, redraft
+from bot.triage.rca import apply_edit, draft, redraft
 from bot.triage.rca_markdown import to_markdown
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from bot.models import Severity
-from bot.triage.findings import Diagnosis, Finding, StepResult, StepStatus
+from bot.models import Diagnosis, Finding, Severity, StepResult, StepStatus
 
 _MARKS = {Severity.CRITICAL: "!!", Severity.ERROR: "! ", Severity.WARNING: "* ",
           Severity.INFO: "- ", Severity.UNKNOWN: "- "}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from bot.triage.findings import STEP_ORDER, Evidence, Finding, FrameShare, Signals, StepName
+from bot.models import STEP_ORDER, Evidence, Finding, FrameShare, Signals, StepName
 from bot.triage.playbook import (
     AllOf,
     AnyOf,

@@ -16,14 +16,21 @@ import fakeredis
 
 from bot.config import Settings
 from bot.errors import InputError
-from bot.models import EventKind, Incident, Severity, TimelineEvent, utcnow
+from bot.models import (
+    STEP_ORDER,
+    EventKind,
+    Incident,
+    Severity,
+    TimelineEvent,
+    WalkContextState,
+    utcnow,
+)
 from bot.sources.pprof.client import PprofClient, profile_executor
 from bot.sources.registry import Sources
 from bot.store import AlertStateStore, ClaimStore, IncidentStore, Keys
 from bot.store.connection import connect_redis
 from bot.store.rca import RcaStore
-from bot.store.walk import WalkContextState, WalkStore
-from bot.triage.findings import STEP_ORDER
+from bot.store.walk import WalkStore
 from bot.triage.playbook_loader import load_playbooks
 from bot.triage.rca_service import RcaService
 from bot.triage.report_text import diagnosis_report, step_report

@@ -16,22 +16,26 @@ from datetime import datetime, timedelta
 
 from bot.config import Catalog
 from bot.errors import InputError, TriageError
-from bot.models import EventKind, Incident, TimelineEvent, utcnow
-from bot.sources.window import TimeWindow
-from bot.store.alerts import AlertStateStore
-from bot.store.claims import ClaimStore
-from bot.store.incidents import IncidentStore
-from bot.store.walk import WalkContextState, WalkStore
-from bot.triage.diagnosis import rank
-from bot.triage.findings import (
+from bot.models import (
     Diagnosis,
+    EventKind,
     Finding,
+    Incident,
     Signals,
     StepName,
     StepResult,
     StepStatus,
+    TimelineEvent,
+    WalkContextState,
     Window,
+    utcnow,
 )
+from bot.sources.window import TimeWindow
+from bot.store.alerts import AlertStateStore
+from bot.store.claims import ClaimStore
+from bot.store.incidents import IncidentStore
+from bot.store.walk import WalkStore
+from bot.triage.diagnosis import rank
 from bot.triage.playbook_loader import PlaybookSet
 from bot.triage.rules import evaluate
 from bot.triage.steps import logs, metrics, profile, traces

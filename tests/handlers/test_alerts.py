@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.triage.findings import StepName, StepStatus
+from bot.models import StepName, StepStatus
 from tests.handlers.test_commands import texts
 from tests.support.alert_payloads import alert, notification, real
 from tests.support.bot_harness import ALERT_TOKEN, BotHarness, running_bot

@@ -3,8 +3,8 @@ and exports as Markdown to the thread."""
 
 from __future__ import annotations
 
+from bot.models import Section
 from bot.sim.slack_blockkit import validate_view
-from bot.triage.rca import Section
 from tests.handlers.test_commands import start, texts
 from tests.support.bot_harness import BotHarness
 

@@ -9,12 +9,10 @@ from typing import Any
 from bot.app import JOB_CONTEXT, SCHEDULER
 from bot.jobs.context import using
 from bot.jobs.vitals import refresh, vital_queries
-from bot.models import Incident
+from bot.models import Incident, Vital, Vitals, WalkContextState
 from bot.sim.slack_blockkit import validate_blocks
 from bot.slack.cards import incident_card
 from bot.slack.vitals_blocks import vitals_section
-from bot.store.vitals import Vital, Vitals
-from bot.store.walk import WalkContextState
 from tests.jobs.conftest import open_incident, schedule
 from tests.jobs.fake_prometheus import FakePrometheus
 from tests.support.bot_harness import BotHarness, running_bot

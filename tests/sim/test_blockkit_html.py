@@ -15,7 +15,20 @@ from typing import Any
 
 import pytest
 
-from bot.models import Incident, Severity
+from bot.models import (
+    AlertState,
+    Candidate,
+    Diagnosis,
+    Evidence,
+    Finding,
+    Incident,
+    Link,
+    Severity,
+    StepName,
+    StepResult,
+    StepStatus,
+    Window,
+)
 from bot.sim.blockkit_html import (
     blocks_to_html,
     file_html,
@@ -30,18 +43,6 @@ from bot.slack.cards import incident_card
 from bot.slack.diagnosis_blocks import diagnosis_blocks
 from bot.slack.findings_blocks import step_message
 from bot.slack.walk_blocks import walk_section
-from bot.store.alerts import AlertState
-from bot.triage.findings import (
-    Candidate,
-    Diagnosis,
-    Evidence,
-    Finding,
-    Link,
-    StepName,
-    StepResult,
-    StepStatus,
-    Window,
-)
 
 HOSTILE = "<script>alert(1)</script> <!channel> <@U0ALICE> & <https://evil.example|click>"
 NAMES = Names(users={"U0ALICE": "alice"}, channels={"C0CHECKOUT": "checkout"})

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.models import Chart, ChartSeries, StepName, StepStatus
 from bot.sim.blockkit_text import Names
 from bot.sim.channel_export import (
     ExportResult,
@@ -36,7 +37,6 @@ from bot.slack.charts import chart_filename, render_chart
 from bot.slack.diagnosis_blocks import diagnosis_blocks, diagnosis_text
 from bot.slack.findings_blocks import step_message
 from bot.slack.walk_blocks import walk_section
-from bot.triage.findings import Chart, ChartSeries, StepName, StepStatus
 from tests.sim.test_blockkit_html import (
     HOSTILE,
     T0,

@@ -9,8 +9,8 @@ import re
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from bot.alertmanager import parse_alertmanager
 from bot.errors import InputError
+from bot.models import parse_alertmanager
 from bot.sim.history import exposition
 from bot.sim.scenarios import SCENARIOS, Scenario, ScenarioClock, get, names
 from bot.sim.scenarios.trace_wire import otlp_document

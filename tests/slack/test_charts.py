@@ -13,6 +13,7 @@ from typing import TypeVar
 import pytest
 from PIL import Image
 
+from bot.models import Chart, ChartSeries
 from bot.slack import charts
 from bot.slack.charts import (
     chart_filename,
@@ -21,7 +22,6 @@ from bot.slack.charts import (
     time_ticks,
     unit_scale,
 )
-from bot.triage.findings import Chart, ChartSeries
 from tests.support.loop_lag import LagProbe
 
 T = TypeVar("T")

@@ -14,7 +14,18 @@ from typing import Any
 
 import pytest
 
-from bot.models import Severity
+from bot.models import (
+    Candidate,
+    Diagnosis,
+    Evidence,
+    Finding,
+    Link,
+    Severity,
+    StepName,
+    StepResult,
+    StepStatus,
+    Window,
+)
 from bot.sim.slack_blockkit import validate_blocks
 from bot.slack.blocks import MAX_BLOCKS_MESSAGE
 from bot.slack.diagnosis_blocks import diagnosis_blocks, diagnosis_text
@@ -25,17 +36,6 @@ from bot.slack.findings_blocks import (
     link_text,
     step_message,
     window_text,
-)
-from bot.triage.findings import (
-    Candidate,
-    Diagnosis,
-    Evidence,
-    Finding,
-    Link,
-    StepName,
-    StepResult,
-    StepStatus,
-    Window,
 )
 
 HOSTILE = "<!channel> <@U123> & `tick` <https://evil.example|click> <!here>"

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from bot.models import Diagnosis, FrameShare, Signals
 from bot.triage.diagnosis import rank
-from bot.triage.findings import Diagnosis, FrameShare, Signals
 from bot.triage.playbook import Playbook
 from bot.triage.playbook_loader import PlaybookSet, load_playbooks
 from tests.conftest import ROOT

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from bot.models import Signals
 from bot.triage.exporters import ROLES
-from bot.triage.findings import Signals
 from bot.triage.playbook import Matches, Playbook, SignalCondition
 from bot.triage.playbook_loader import PlaybookSet, check_playbooks, load_playbooks
 from bot.triage.playbook_values import MissingRoleError, parse_quantity, render_promql
@@ -181,7 +181,7 @@ def test_matching_seeds_by_alert_name(shipped: PlaybookSet) -> None:
 def test_frame_patterns_do_not_match_ordinary_async_io(shipped: PlaybookSet) -> None:
     # Non-blocking socket reads go through std::net under mio on every worker, and "string::"
     # contains "ring::": neither is a blocking call or CPU-heavy crypto.
-    from bot.triage.findings import FrameShare
+    from bot.models import FrameShare
 
     signals = Signals(frames=[
         FrameShare(function="<&std::net::tcp::TcpStream as std::io::Read>::read", flat=0.3,

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.models import EventKind, Incident, Severity, TimelineEvent
-from bot.triage.findings import (
+from bot.models import (
     Candidate,
     Diagnosis,
+    EventKind,
     Evidence,
     Finding,
+    Incident,
+    Section,
+    Severity,
     StepName,
     StepResult,
     StepStatus,
+    TimelineEvent,
     Window,
+    fingerprint,
 )
 from bot.triage.playbook import Playbook
-from bot.triage.rca import Section, apply_edit, draft, fingerprint, redraft
+from bot.triage.rca import apply_edit, draft, redraft
 from bot.triage.rca_markdown import to_markdown
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.models import Severity
-from bot.triage.findings import FrameShare, Signals, StepName
+from bot.models import FrameShare, Severity, Signals, StepName
 from bot.triage.playbook import Playbook
 from bot.triage.rules import SIGNAL_STEPS, condition_step, evaluate, format_value
 from bot.triage.signal_names import NUMBERS

@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.config import ServiceConfig
+from bot.models import Finding, Signals, Window
 from bot.sources.pprof.client import PprofClient
 from bot.sources.registry import Sources
 from bot.sources.window import TimeWindow
-from bot.triage.findings import Finding, Signals, Window
 
 if TYPE_CHECKING:
     from bot.triage.playbook import Playbook

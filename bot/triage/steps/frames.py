@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.models import FrameShare
 from bot.sources.pprof.analysis import (
     FrameTotals,
     FunctionTotal,
@@ -25,7 +26,6 @@ from bot.sources.pprof.analysis import (
 )
 from bot.sources.pprof.decode import decode
 from bot.sources.pprof.model import Profile
-from bot.triage.findings import FrameShare
 
 __all__ = [
     "ALLOCATOR_FRAME",

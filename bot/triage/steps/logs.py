@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.errors import SourceUnavailable
-from bot.models import Severity
+from bot.models import Chart, ChartSeries, Evidence, Finding, Severity, Signals, StepName, Window
 from bot.sources.loki import LogLine
 from bot.sources.selectors import logql_selector, quote
 from bot.sources.window import TimeWindow
-from bot.triage.findings import Chart, ChartSeries, Evidence, Finding, Signals, StepName, Window
 from bot.triage.steps.base import StepContext, StepDeps, StepOutput, stored_window
 
 __all__ = ["LINE_LIMIT", "Entry", "LogTally", "build_logql", "entries", "error_level",

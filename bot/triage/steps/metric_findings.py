@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import ServiceConfig
-from bot.models import Severity
+from bot.models import Chart, ChartSeries, Evidence, Finding, Severity, Signals, StepName, Window
 from bot.sources.series import Series
 from bot.sources.window import TimeWindow
 from bot.triage.anomaly import finite, median_or_nan
-from bot.triage.findings import Chart, ChartSeries, Evidence, Finding, Signals, StepName, Window
 from bot.triage.steps.metric_queries import SeriesQuery
 from bot.triage.units import human, times
 

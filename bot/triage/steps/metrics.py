@@ -14,12 +14,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.errors import QueryRejected
+from bot.models import Finding, Signals
 from bot.sources.selectors import matcher_list
 from bot.sources.series import Series
 from bot.sources.window import TimeWindow
 from bot.triage.anomaly import Shift, growth_start, mean_shift
 from bot.triage.exporters import ROLES, all_names
-from bot.triage.findings import Finding, Signals
 from bot.triage.playbook_values import MissingRoleError
 from bot.triage.playbook_values import render_promql as render_playbook_promql
 from bot.triage.steps.base import StepContext, StepDeps, StepOutput

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.errors import InputError, SourceUnavailable
-from bot.models import Severity
+from bot.models import Evidence, Finding, Severity, Signals, StepName
 from bot.sources.pprof.analysis import ProfileDiff
 from bot.sources.pprof.client import BACKEND, CPU_PATH, HEAP_PATH
 from bot.sources.pprof.units import auto_label
-from bot.triage.findings import Evidence, Finding, Signals, StepName
 from bot.triage.steps.base import StepContext, StepDeps, StepOutput, stored_window
 from bot.triage.steps.frames import (
     FrameReport,

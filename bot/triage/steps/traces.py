@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.errors import SourceError
-from bot.models import Severity
+from bot.models import Evidence, Finding, Link, Severity, Signals, StepName
 from bot.sources.jaeger import JaegerClient
 from bot.sources.selectors import prom_selector
 from bot.sources.tempo import traceql_for
 from bot.sources.traces import Trace, TraceBackend, TraceSearch, decode_id, go_duration
-from bot.triage.findings import Evidence, Finding, Link, Signals, StepName
 from bot.triage.steps.base import StepContext, StepDeps, StepOutput, stored_window
 from bot.triage.steps.span_categories import TraceAnalysis, analyse
 

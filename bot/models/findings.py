@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.models import Severity, utcnow
+from bot.models.incident import Severity, utcnow
 
 
 class StepName(StrEnum):

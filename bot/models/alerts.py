@@ -1,4 +1,5 @@
-"""Alertmanager's webhook payload (version 4), validated at the boundary.
+"""Alerts: Alertmanager's webhook payload (version 4), validated at the boundary, and what
+the bot remembers of each alert.
 
 Parsing is pure: bytes in, an ``AlertGroup`` out, or ``InputError`` saying what was wrong.
 Older Alertmanagers omit ``fingerprint`` and per-alert ``status``; newer ones add fields
@@ -16,15 +17,16 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import InputError
+from bot.models.incident import EventKind, TimelineEvent
 
-Status = Literal["firing", "resolved"]
+AlertStatus = Literal["firing", "resolved"]
 _ZERO_TIME_YEAR = 1
 
 
 class _AlertIn(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    status: Status | None = None
+    status: AlertStatus | None = None
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
     starts_at: datetime = Field(alias="startsAt")
@@ -39,7 +41,7 @@ class _PayloadIn(BaseModel):
     version: Literal["4"] | None = None
     group_key: str = Field(alias="groupKey", min_length=1, max_length=16384)
     truncated_alerts: int = Field(default=0, alias="truncatedAlerts", ge=0)
-    status: Status
+    status: AlertStatus
     receiver: str = ""
     group_labels: dict[str, str] = Field(default_factory=dict, alias="groupLabels")
     common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
@@ -53,7 +55,7 @@ class Alert:
     """One alert of a notification, its status resolved and its identity fixed."""
 
     fingerprint: str
-    status: Status
+    status: AlertStatus
     labels: dict[str, str]
     annotations: dict[str, str]
     starts_at: datetime
@@ -71,7 +73,7 @@ class AlertGroup:
     """One Alertmanager notification: a group of alerts sharing a route and group labels."""
 
     group_key: str
-    status: Status
+    status: AlertStatus
     receiver: str
     group_labels: dict[str, str]
     common_labels: dict[str, str]
@@ -107,7 +109,7 @@ def parse_alertmanager(body: bytes) -> AlertGroup:
     )
 
 
-def _alert(raw: _AlertIn, group_status: Status) -> Alert:
+def _alert(raw: _AlertIn, group_status: AlertStatus) -> Alert:
     ends_at = raw.ends_at if raw.ends_at and raw.ends_at.year > _ZERO_TIME_YEAR else None
     return Alert(
         fingerprint=raw.fingerprint or label_fingerprint(raw.labels),
@@ -123,3 +125,54 @@ def _describe(exc: ValidationError) -> str:
         problems.append(f"{where}: {error['msg']}")
     more = f" (and {exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
     return "not an Alertmanager v4 webhook payload: " + "; ".join(problems) + more
+
+
+class AlertState(BaseModel):
+    """What the bot last knew of one alert (by fingerprint)."""
+
+    fingerprint: str
+    name: str
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AlertChange:
+    """An alert that started firing (again) or resolved since the last notification."""
+
+    kind: Literal["fired", "resolved"]
+    alert: Alert
+
+
+def alert_change(previous: AlertState | None, alert: Alert) -> AlertChange | None:
+    if alert.status == "firing":
+        same = (previous is not None and previous.status == "firing"
+                and previous.starts_at == alert.starts_at)
+        return None if same else AlertChange("fired", alert)
+    if previous is not None and previous.status == "resolved":
+        return None
+    return AlertChange("resolved", alert)
+
+
+def would_change(previous: AlertState | None, alert: Alert) -> bool:
+    """Whether ``alert`` differs from what was last recorded for it."""
+    return alert_change(previous, alert) is not None
+
+
+def alert_state(alert: Alert) -> AlertState:
+    return AlertState(fingerprint=alert.fingerprint, name=alert.name, status=alert.status,
+                      labels=alert.labels, annotations=alert.annotations,
+                      starts_at=alert.starts_at, ends_at=alert.ends_at)
+
+
+def alert_event(change: AlertChange) -> TimelineEvent:
+    alert = change.alert
+    kind = EventKind.ALERT_FIRED if change.kind == "fired" else EventKind.ALERT_RESOLVED
+    return TimelineEvent(kind=kind, actor="alertmanager", text=alert.name, data={
+        "fingerprint": alert.fingerprint, "labels": alert.labels,
+        "startsAt": alert.starts_at.isoformat(),
+        "endsAt": alert.ends_at.isoformat() if alert.ends_at else None,
+    })
