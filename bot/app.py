@@ -25,17 +25,16 @@ from slack_bolt.response import BoltResponse
 from bot.config import DEFAULT_REDIS_URL, Settings
 from bot.errors import ConfigError
 from bot.jobs import job_specs
-from bot.jobs.context import JobContext, bound
-from bot.models import Incident, StepName
+from bot.jobs.context import JobContext
 from bot.observability import BotMetrics, watch_loop_lag
 from bot.scheduler import JobScheduler
 from bot.slack.client import build_web_client
+from bot.slack.outbound import SlackOutbound
 from bot.slack.pacing import ChannelPacer
-from bot.slack.publisher import CardPublisher
-from bot.slack.vitals_blocks import card_section as vitals_card_section
 from bot.sources.pprof.client import PprofClient, profile_executor
 from bot.sources.registry import Sources
 from bot.store.alerts import AlertStateStore
+from bot.store.cards import CardStore
 from bot.store.claims import ClaimStore
 from bot.store.connection import Redis, connect_redis, redis_ping
 from bot.store.incidents import IncidentStore
@@ -45,10 +44,12 @@ from bot.store.rca import RcaStore
 from bot.store.vitals import VitalsStore
 from bot.store.walk import WalkStore
 from bot.tasks import TaskSupervisor
+from bot.triage.cards import CardKeeper
 from bot.triage.incidents import IncidentService
 from bot.triage.intake import AlertIntake
 from bot.triage.playbook_loader import load_playbooks
 from bot.triage.rca_service import RcaService
+from bot.triage.service import TriageService
 from bot.triage.steps.base import StepDeps
 from bot.triage.walk import Walk, WalkStores
 from handlers import actions, alerts, commands, events, health, views
@@ -85,6 +86,7 @@ WALK = web.AppKey("walk", Walk)
 ALERT_RECEIVER: web.AppKey[alerts.Receiver] = web.AppKey("alert_receiver")
 SCHEDULER = web.AppKey("scheduler", JobScheduler)
 JOB_CONTEXT = web.AppKey("job_context", JobContext)
+OUTBOUND = web.AppKey("outbound", SlackOutbound)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Application:
@@ -179,37 +181,39 @@ async def _walk_ctx(app: web.Application) -> AsyncIterator[None]:
     await asyncio.to_thread(processes.shutdown, wait=True, cancel_futures=True)
 
 
+def build_triage(app: web.Application, outbound: SlackOutbound) -> TriageService:
+    """Every use case over this app's stores and walk, announcing through ``outbound``."""
+    settings, walk = app[SETTINGS], app[WALK]
+    keys = Keys(settings.key_prefix)
+    incidents = IncidentService(walk.stores.incidents, settings.catalog,
+                                settings.file.slack.default_channel)
+    cards = CardKeeper(CardStore(app[REDIS], keys), outbound, settings.catalog, app[TASKS])
+    return TriageService(
+        incidents=incidents, alert_states=walk.stores.alerts, walk=walk, cards=cards,
+        intake=AlertIntake(incidents, walk.stores.alerts, settings.file.alerts.service_labels),
+        rca=RcaService(walk.stores.incidents, walk.stores.walk, RcaStore(app[REDIS], keys),
+                       walk.playbooks),
+        announcer=outbound, auto_metrics=settings.file.alerts.run_metrics_on_open)
+
+
 async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, metrics = app[SETTINGS], app[METRICS]
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
-    client = build_web_client(settings.slack_bot_token, settings.slack_api_url, metrics)
+    pacer = ChannelPacer(app[RUNTIME].channel_interval_s)
+    client = build_web_client(settings.slack_bot_token, settings.slack_api_url, metrics, pacer)
     client.session = session
-    keys = Keys(settings.key_prefix)
-    store = IncidentStore(app[REDIS], keys)
-    claims = ClaimStore(app[REDIS], keys)
-    alert_states = AlertStateStore(app[REDIS], keys)
-    incidents = IncidentService(store, settings.catalog, settings.file.slack.default_channel)
+    outbound = SlackOutbound(client, app[WALK].deps.executor, pacer)
+    triage = build_triage(app, outbound)
     services = Services(
-        settings=settings, incidents=incidents, claims=claims, alert_states=alert_states,
-        publisher=CardPublisher(client, store=store, claims=claims, alerts=alert_states,
-                                tasks=app[TASKS],
-                                pacer=ChannelPacer(app[RUNTIME].channel_interval_s),
-                                sections=[vitals_card_section(VitalsStore(app[REDIS], keys)),
-                                          walk_handlers.card_section(app[WALK])]),
-        tasks=app[TASKS], metrics=metrics, client=client, walk=app[WALK],
-        replies=ResponseUrls(session),
-        rca=RcaService(store, app[WALK].stores.walk, RcaStore(app[REDIS], keys),
-                       app[WALK].playbooks),
-    )
-    intake = AlertIntake(incidents, alert_states, settings.file.alerts.service_labels)
-    app[ALERT_RECEIVER] = alerts.receiver(services, intake)
+        settings=settings, triage=triage, claims=app[WALK].stores.claims, tasks=app[TASKS],
+        metrics=metrics, client=client, replies=ResponseUrls(session))
+    app[ALERT_RECEIVER] = alerts.receiver(services)
     bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret or "",
                     request_verification_enabled=not app[RUNTIME].socket_mode,
                     process_before_response=False)
-    for module in (commands, actions, views, events, rca_handlers):
+    for module in (commands, actions, views, events, rca_handlers, walk_handlers):
         module.register(bolt, services)
-    walk_handlers.register(bolt, services)
-    app[SERVICES], app[BOLT] = services, bolt
+    app[SERVICES], app[BOLT], app[OUTBOUND] = services, bolt, outbound
     socket = await _start_socket_mode(app, bolt, metrics)
     yield
     if socket is not None:
@@ -222,15 +226,11 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, services = app[SETTINGS], app[SERVICES]
     keys = Keys(settings.key_prefix)
     leases = LeaseStore(app[REDIS], keys)
-    async def run_step_one(incident: Incident) -> None:
-        await walk_handlers.run_and_report(services, incident, StepName.METRICS, "memory-watch")
-
-    job_context = JobContext(settings=settings, incidents=services.incidents,
-                             publisher=services.publisher, walk=app[WALK],
-                             vitals=VitalsStore(app[REDIS], keys), leases=leases,
-                             on_opened=run_step_one)
+    job_context = JobContext(settings=settings, triage=services.triage,
+                             sources=app[WALK].deps.sources, outbound=app[OUTBOUND],
+                             vitals=VitalsStore(app[REDIS], keys), leases=leases)
     scheduler = JobScheduler(leases, job_specs(settings.file.schedule),
-                             lease_s=settings.file.schedule.lease, context=bound(job_context))
+                             lease_s=settings.file.schedule.lease, context=job_context)
     app[SCHEDULER], app[JOB_CONTEXT] = scheduler, job_context
     if not app[RUNTIME].scheduler:  # the demo tells one incident's story, without jobs
         yield

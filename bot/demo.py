@@ -151,8 +151,7 @@ class Demo:
             self.say(f"{RESPONDER[1]} clicks {step.value}")
             await sender.click(scenario.channel, card.ts, f"walk.step.{step.value}")
             await self._settle(app)
-        walk = app[SERVICES].walk
-        diagnosis = await walk.stores.walk.diagnosis("INC-1")
+        diagnosis = await app[SERVICES].triage.walk.stores.walk.diagnosis("INC-1")
         leader = diagnosis.leader if diagnosis else None
         if leader is not None:
             self.say(f"leading candidate: {leader.title} (score {leader.score:g})")
@@ -173,10 +172,10 @@ class Demo:
         await self._settle(app)
         self.say("RCA saved and exported to the thread as Markdown")
         services = app[SERVICES]
-        incident = await services.incidents.store.get("INC-1")
+        incident = await services.triage.get("INC-1")
         if incident is None:
             raise InputError("the demo's incident vanished")
-        return await services.rca.markdown(incident)
+        return await services.triage.rca.markdown(incident)
 
     async def _settle(self, app: web.Application) -> None:
         if not await app[TASKS].wait_idle(STEP_WAIT_S):

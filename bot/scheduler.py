@@ -19,7 +19,6 @@ that period's sweep is lost, the next one runs.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import math
 import os
@@ -28,6 +27,7 @@ import socket
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -155,14 +155,15 @@ class JobScheduler:
     """The jobs of ``specs``, run by an AsyncIOScheduler while this replica holds the lease."""
 
     def __init__(self, leases: LeaseStore, specs: Sequence[JobSpec], *, lease_s: float,
-                 context: contextvars.Context | None = None, replica: str | None = None,
+                 context: object = None, replica: str | None = None,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.replica = replica or replica_id()
         self._leases = leases
         self._specs = {spec.name: spec for spec in specs}
-        # Resolved now, so a wrong reference fails at startup rather than at the first tick.
-        self._sweeps: dict[str, Sweep] = {spec.name: resolve(spec.sweep) for spec in specs}
-        self._context = context or contextvars.copy_context()
+        # Resolved now, so a wrong reference fails at startup rather than at the first tick;
+        # each sweep gets ``context`` (the bot's JobContext) as its argument.
+        self._sweeps: dict[str, Sweep] = {spec.name: partial(resolve(spec.sweep), context)
+                                          for spec in specs}
         self._clock = clock
         self.lease = LeaderLease(leases, LEASE_NAME, self.replica, lease_s=lease_s,
                                  on_gain=self._gain, on_loss=self._lose)
@@ -179,10 +180,9 @@ class JobScheduler:
         return self._scheduler is not None
 
     async def start(self) -> None:
-        """Start competing for the lease; ticks and their sweeps run in ``context``."""
+        """Start competing for the lease."""
         loop = asyncio.get_running_loop()
-        self._loop_task = loop.create_task(self.lease.run(), name="scheduler-lease",
-                                           context=self._context)
+        self._loop_task = loop.create_task(self.lease.run(), name="scheduler-lease")
 
     async def stop(self, drain_s: float = TICK_DRAIN_S) -> None:
         """Stop polling, let running ticks finish for ``drain_s``, then give the lease back."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.cards import ACTION_ASSIGN_ME, ACTION_RESOLVE, user
+from bot.slack.cards import ACTION_ASSIGN_ME, ACTION_RESOLVE
 from bot.tasks import SupervisorBusy
 from handlers.replies import report_failure
 from handlers.services import Services
@@ -42,18 +42,10 @@ def register(app: AsyncApp, services: Services) -> None:
 
 
 async def _assign_me(services: Services, incident_id: str, user_id: str) -> None:
-    incident = await services.incidents.find(incident_id, "")
-    updated = await services.incidents.assign(incident, user_id, user_id)
-    if updated is None or not updated.changed:
-        return
-    await services.publisher.show_change(
-        updated.incident, f":bust_in_silhouette: {user(user_id)} took {incident.id}.")
+    incident = await services.triage.find(incident_id)
+    await services.triage.take(incident, user_id)
 
 
 async def _resolve(services: Services, incident_id: str, user_id: str) -> None:
-    incident = await services.incidents.find(incident_id, "")
-    updated = await services.incidents.resolve(incident, user_id, "")
-    if updated is None or not updated.changed:
-        return
-    await services.publisher.show_change(
-        updated.incident, f":white_check_mark: {user(user_id)} resolved {incident.id}.")
+    incident = await services.triage.find(incident_id)
+    await services.triage.resolve(incident, user_id)

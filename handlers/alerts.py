@@ -14,12 +14,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.errors import InputError, StoreError
-from bot.models import StepName, parse_alertmanager
-from bot.slack.alert_blocks import changes_text
+from bot.models import parse_alertmanager
 from bot.tasks import SupervisorBusy
-from bot.triage.intake import AlertIntake, IntakeResult
+from bot.triage.intake import IntakeResult
 from handlers.services import Services
-from handlers.walk import run_and_report
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +52,11 @@ async def _read_bounded(request: web.Request, limit: int) -> bytes | None:
 Receiver = Callable[[web.Request], Awaitable[web.Response]]
 
 
-def receiver(services: Services, intake: AlertIntake) -> Receiver:
+def receiver(services: Services) -> Receiver:
     """The webhook's request handler, bound to the bot's services."""
     limit = services.settings.file.alerts.max_body_bytes
     outcomes = services.metrics.alerts_received
+    triage = services.triage
 
     async def receive(request: web.Request) -> web.Response:
         if not authorized(request.headers.get("Authorization"), services.settings.alert_token):
@@ -68,7 +67,7 @@ def receiver(services: Services, intake: AlertIntake) -> Receiver:
             outcomes.labels("too_large").inc()
             return _problem(413, f"body larger than the limit of {limit} bytes")
         try:
-            result = await intake.receive(parse_alertmanager(body))
+            result = await triage.intake.receive(parse_alertmanager(body))
         except InputError as exc:
             outcomes.labels("rejected").inc()
             return _problem(400, str(exc))
@@ -90,29 +89,8 @@ def _announce_later(services: Services, result: IntakeResult) -> None:
     if result.incident is None:
         return
     try:
-        services.tasks.spawn(announce(services, result), name="alerts:announce",
-                             timeout=services.walk.step_timeout_s + 60)
+        services.tasks.spawn(services.triage.announce(result), name="alerts:announce",
+                             timeout=services.step_deadline_s)
     except SupervisorBusy:
         log.warning("announcement skipped: bot busy; the next notification will catch up",
                     extra={"incident_id": result.incident.id})
-
-
-async def announce(services: Services, result: IntakeResult) -> None:
-    """Post the card if nobody has; otherwise redraw it and say what changed, once."""
-    incident = result.incident
-    if incident is None:
-        return
-    if not incident.card_ts:
-        posted = await services.publisher.post_card(incident)
-        if posted.card_ts is None and result.changes:
-            # Another task is posting the card; make sure it ends up showing these changes.
-            services.publisher.request_refresh(incident.id)
-        auto = services.settings.file.alerts.run_metrics_on_open
-        if auto and result.created and services.walk.catalog.get(posted.service or ""):
-            await run_and_report(services, posted, StepName.METRICS, "alertmanager")
-        return
-    if not result.changes:
-        return
-    services.publisher.request_refresh(incident.id)
-    states = await services.alert_states.states(incident.id)
-    await services.publisher.post_thread(incident, changes_text(result.changes, states))

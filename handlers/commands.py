@@ -13,8 +13,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.errors import InputError
 from bot.models import Severity, StepName
-from bot.slack.blocks import escape
-from bot.slack.cards import user
+from bot.models import commands as cmd
 from bot.slack.modals import declare_modal
 from bot.slack.replies import (
     error_blocks,
@@ -24,12 +23,10 @@ from bot.slack.replies import (
     status_blocks,
 )
 from bot.tasks import SupervisorBusy
-from bot.triage import commands as cmd
 from bot.triage.incidents import Declaration
-from handlers.rca import export_rca, open_rca
+from handlers.flows import export_rca, open_rca
 from handlers.replies import Reply, ephemeral, report_failure
 from handlers.services import Services
-from handlers.walk import run_and_report
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def on_triage(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         respond = services.replies.reply_to(body)
         try:
-            command = cmd.parse_command(str(body.get("text", "")), services.incidents.is_ref)
+            command = cmd.parse_command(str(body.get("text", "")), services.triage.incidents.is_ref)
             if isinstance(command, cmd.Start) and command.service is not None:
                 _known_service(services, command.service)
         except InputError as exc:
@@ -63,7 +60,7 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         caller = Caller(str(body.get("user_id", "")), str(body.get("channel_id", "")),
                         str(body.get("trigger_id", "")), respond)
-        limit = services.walk.step_timeout_s + 60 if isinstance(command, cmd.RunStep) else None
+        limit = services.step_deadline_s if isinstance(command, cmd.RunStep) else None
         try:
             services.tasks.spawn(_run(services, command, caller),
                                  name=f"command:{type(command).__name__.lower()}", timeout=limit)
@@ -77,7 +74,7 @@ def register(app: AsyncApp, services: Services) -> None:
 
 def _known_service(services: Services, name: str) -> None:
     try:
-        services.incidents.service(name)
+        services.triage.service(name)
     except InputError as exc:
         raise InputError(f"{exc}\n{cmd.usage('start')}") from None
 
@@ -95,72 +92,62 @@ async def _start(services: Services, command: Any, caller: Caller) -> None:
             trigger_id=caller.trigger_id,
             view=declare_modal(services.settings.catalog, caller.channel_id))
         return
-    service = services.incidents.service(command.service)
-    created = await services.incidents.declare(Declaration(
+    service = services.triage.service(command.service)
+    incident = await services.triage.declare(Declaration(
         service=service, summary=command.summary,
         severity=command.severity or Severity.UNKNOWN, actor=caller.user_id))
-    incident = await services.publisher.post_card(created.incident)
     await ephemeral(caller.respond,
                     f"Declared {incident.id} for {service.name} in <#{incident.channel}>.")
 
 
 async def _status(services: Services, command: Any, caller: Caller) -> None:
-    incident = await services.incidents.find(command.ref, caller.channel_id)
-    timeline = await services.incidents.store.timeline(incident.id)
+    incident = await services.triage.find(command.ref, caller.channel_id)
+    timeline = await services.triage.timeline(incident)
     await ephemeral(caller.respond, f"{incident.id}: {incident.summary}",
                     status_blocks(incident, timeline))
 
 
 async def _list(services: Services, command: Any, caller: Caller) -> None:
-    incidents = await services.incidents.store.list_open()
+    incidents = await services.triage.list_open()
     await ephemeral(caller.respond, f"{len(incidents)} open incidents", list_blocks(incidents))
 
 
 async def _note(services: Services, command: Any, caller: Caller) -> None:
-    incident = await services.incidents.find(command.ref, caller.channel_id)
-    await services.incidents.note(incident, caller.user_id, command.text)
-    await services.publisher.post_thread(
-        incident, f":memo: {user(caller.user_id)} noted: {escape(command.text)}")
+    incident = await services.triage.find(command.ref, caller.channel_id)
+    await services.triage.note(incident, caller.user_id, command.text)
     await ephemeral(caller.respond, f"Noted on {incident.id}.")
 
 
 async def _assign(services: Services, command: Any, caller: Caller) -> None:
-    incident = await services.incidents.find(command.ref, caller.channel_id)
-    updated = await services.incidents.assign(incident, caller.user_id, command.user_id)
-    if updated is None or not updated.changed:
+    incident = await services.triage.find(command.ref, caller.channel_id)
+    if not await services.triage.assign(incident, caller.user_id, command.user_id):
         await ephemeral(caller.respond, f"{incident.id} is already assigned to that person.")
         return
-    await services.publisher.show_change(
-        updated.incident,
-        f":bust_in_silhouette: {user(caller.user_id)} assigned {user(command.user_id)}.")
     await ephemeral(caller.respond, f"Assigned {incident.id}.")
 
 
 async def _resolve(services: Services, command: Any, caller: Caller) -> None:
-    incident = await services.incidents.find(command.ref, caller.channel_id)
-    updated = await services.incidents.resolve(incident, caller.user_id, command.note)
-    if updated is None or not updated.changed:
+    incident = await services.triage.find(command.ref, caller.channel_id)
+    if not await services.triage.resolve(incident, caller.user_id, command.note):
         await ephemeral(caller.respond, f"{incident.id} was already resolved.")
         return
-    note = f": {escape(command.note)}" if command.note else "."
-    await services.publisher.show_change(
-        updated.incident, f":white_check_mark: {user(caller.user_id)} resolved {incident.id}{note}")
     await ephemeral(caller.respond, f"Resolved {incident.id}.")
 
 
 async def _run_step(services: Services, command: Any, caller: Caller) -> None:
-    incident = await services.incidents.find(command.ref, caller.channel_id)
-    if services.walk.catalog.get(incident.service or "") is None:
+    incident = await services.triage.find(command.ref, caller.channel_id)
+    if not services.triage.is_walkable(incident):
         raise InputError(f"{incident.id} is not about a catalog service: there is nothing to "
                          "query for it.")
     await ephemeral(caller.respond, f"Running the {command.step} step for {incident.id}; "
                                     "its findings will appear in the incident's thread.")
-    await run_and_report(services, incident, StepName(command.step), caller.user_id,
-                         caller.respond)
+    if await services.triage.run_step(incident, StepName(command.step), caller.user_id) is None:
+        await ephemeral(caller.respond, f"The {command.step} step is already running for "
+                                        f"{incident.id}; its findings will appear in the thread.")
 
 
 async def _rca(services: Services, command: Any, caller: Caller) -> None:
-    incident = await services.incidents.find(command.ref, caller.channel_id)
+    incident = await services.triage.find(command.ref, caller.channel_id)
     if command.export:
         await export_rca(services, incident, caller.respond)
     else:

@@ -13,9 +13,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.errors import InputError
+from bot.models import commands as cmd
 from bot.slack.replies import error_blocks, help_blocks, list_blocks, status_blocks
 from bot.tasks import SupervisorBusy
-from bot.triage import commands as cmd
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -53,12 +53,12 @@ async def _answer(services: Services, event: dict[str, Any]) -> None:
 
 
 async def _blocks_for(services: Services, text: str, channel: str) -> list[dict[str, Any]]:
-    command = cmd.parse_command(text, services.incidents.is_ref)
+    command = cmd.parse_command(text, services.triage.incidents.is_ref)
     if isinstance(command, cmd.Status):
-        incident = await services.incidents.find(command.ref, channel)
-        return status_blocks(incident, await services.incidents.store.timeline(incident.id))
+        incident = await services.triage.find(command.ref, channel)
+        return status_blocks(incident, await services.triage.timeline(incident))
     if isinstance(command, cmd.ListOpen):
-        return list_blocks(await services.incidents.store.list_open())
+        return list_blocks(await services.triage.list_open())
     if isinstance(command, cmd.Help):
         return help_blocks()
     raise InputError("In a mention I answer `status`, `list` and `help`; use `/triage` otherwise.")

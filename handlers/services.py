@@ -8,28 +8,29 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.observability import BotMetrics
-from bot.slack.publisher import CardPublisher
-from bot.store.alerts import AlertStateStore
 from bot.store.claims import ClaimStore
 from bot.tasks import TaskSupervisor
-from bot.triage.incidents import IncidentService
-from bot.triage.rca_service import RcaService
-from bot.triage.walk import Walk
+from bot.triage.service import TriageService
 from handlers.replies import ResponseUrls
 
 
 @dataclass(frozen=True)
 class Services:
-    """Dependencies of the handlers, typed, instead of a context dict."""
+    """Dependencies of the handlers, typed, instead of a context dict.
+
+    ``triage`` holds every use case; ``client`` is for what only a Slack listener does
+    (opening modals, ephemeral confirmations); ``claims`` deduplicates Slack's redeliveries.
+    """
 
     settings: Settings
-    incidents: IncidentService
+    triage: TriageService
     claims: ClaimStore
-    alert_states: AlertStateStore
-    publisher: CardPublisher
     tasks: TaskSupervisor
     metrics: BotMetrics
     client: AsyncWebClient
-    walk: Walk
-    rca: RcaService
     replies: ResponseUrls
+
+    @property
+    def step_deadline_s(self) -> float:
+        """How long a step's task may take, its own timeout plus reporting."""
+        return self.triage.walk.step_timeout_s + 60

@@ -37,10 +37,9 @@ def register(app: AsyncApp, services: Services) -> None:
 
 
 async def _declare(services: Services, form: DeclareForm, user_id: str) -> None:
-    service = services.incidents.service(form.service)
-    created = await services.incidents.declare(Declaration(
+    service = services.triage.service(form.service)
+    incident = await services.triage.declare(Declaration(
         service=service, summary=form.summary, severity=form.severity, actor=user_id))
-    incident = await services.publisher.post_card(created.incident)
     if form.channel_id and form.channel_id != incident.channel:
         try:
             await services.client.chat_postEphemeral(

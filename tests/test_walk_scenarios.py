@@ -48,7 +48,7 @@ async def scenario_bot(scenario: Scenario, prometheus: ScenarioPrometheus, redis
 async def walk_all_steps(bot: BotHarness, scenario: Scenario) -> dict[StepName, StepResult]:
     """Alert in, step 1 on its own, then the responder clicks logs, traces, profile."""
     clock_payload = scenario.alertmanager_payload(
-        scenario.clock(bot.services.walk.clock().timestamp()))
+        scenario.clock(bot.services.triage.walk.clock().timestamp()))
     assert (await bot.post_alert(clock_payload)).status == 200
     card = await bot.slack.wait_for_message(scenario.channel, timeout=20)
     await bot.idle(within=60)
@@ -56,7 +56,7 @@ async def walk_all_steps(bot: BotHarness, scenario: Scenario) -> dict[StepName, 
         latest = bot.slack.message(scenario.channel, card.ts)
         await bot.sender.click(scenario.channel, latest.ts, f"walk.step.{step}")
         await bot.idle(within=60)
-    return await bot.services.walk.stores.walk.results("INC-1")
+    return await bot.services.triage.walk.stores.walk.results("INC-1")
 
 
 def _in_range(value: float | None, bounds: tuple[float | None, float | None]) -> bool:
@@ -77,10 +77,10 @@ async def test_walk_finds_the_scenario(name: str, scenario_prometheus: ScenarioP
     scenario = SCENARIOS[name]
     async with scenario_bot(scenario, scenario_prometheus, redis_url, key_prefix) as (bot, _):
         results = await walk_all_steps(bot, scenario)
-        diagnosis = await bot.services.walk.stores.walk.diagnosis("INC-1")
-        incident = await bot.services.incidents.store.get("INC-1")
+        diagnosis = await bot.services.triage.walk.stores.walk.diagnosis("INC-1")
+        incident = await bot.services.triage.incidents.store.get("INC-1")
         assert incident is not None
-        rca = await bot.services.rca.current(incident)
+        rca = await bot.services.triage.rca.current(incident)
         thread = bot.slack.thread(scenario.channel, bot.slack.messages(scenario.channel)[0].ts)
     assert {s: r.status for s, r in results.items()} == {s: StepStatus.DONE for s in StepName}, \
         {s: r.error for s, r in results.items()}
@@ -93,7 +93,7 @@ async def test_walk_finds_the_scenario(name: str, scenario_prometheus: ScenarioP
     # (the examples are only the newest few lines of each, so which appear varies with time).
     logs_text = _all_text(results[StepName.LOGS])
     shown = [line for line in scenario.expect.log_lines if line in logs_text]
-    patterns = bot.services.walk.playbooks.log_patterns()
+    patterns = bot.services.triage.walk.playbooks.log_patterns()
     counts = results[StepName.LOGS].signals.log_patterns
     counted = [line for line in scenario.expect.log_lines
                if any(counts.get(category, 0) > 0 for category, regexes in patterns.items()
@@ -112,7 +112,7 @@ async def test_walk_finds_the_scenario(name: str, scenario_prometheus: ScenarioP
     assert profile.frames_kind == ("heap_diff" if scenario.expect.heap_frame else "cpu")
     assert any(m.files for m in thread), "charts were uploaded to the thread"
     # The RCA drafted from this evidence names the scenario's cause and cites its numbers.
-    playbook = bot.services.walk.playbooks.get(scenario.playbook)
+    playbook = bot.services.triage.walk.playbooks.get(scenario.playbook)
     assert playbook is not None and rca.playbook == scenario.playbook
     root = rca.text(Section.ROOT_CAUSE)
     assert f"Most likely: {playbook.title}" in root

@@ -19,6 +19,7 @@ import math
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import ScheduleConfig
@@ -28,6 +29,7 @@ __all__ = [
     "Cadence",
     "DailyAt",
     "Every",
+    "JobFunction",
     "JobSpec",
     "Period",
     "Sweep",
@@ -46,6 +48,8 @@ DAILY_GRACE_S = 3600.0
 SWEEP_CONCURRENCY = 4
 
 Sweep = Callable[[], Awaitable[object]]
+#: A job function as named by reference: it takes the bot's ``JobContext``.
+JobFunction = Callable[[Any], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -151,16 +155,16 @@ def _sweep_timeout(every: float) -> float:
     return min(max(every, 30.0), 600.0)
 
 
-def resolve(ref: str) -> Sweep:
-    """The function a ``module:function`` reference names (as APScheduler's textual refs)."""
+def resolve(ref: str) -> JobFunction:
+    """The job function a ``module:function`` reference names (as APScheduler's textual refs)."""
     module_name, _, attribute = ref.partition(":")
     if not module_name or not attribute:
         raise ValueError(f"not a module:function reference: {ref!r}")
     found = getattr(importlib.import_module(module_name), attribute)
     if not callable(found):
         raise TypeError(f"{ref} is not callable")
-    sweep: Sweep = found
-    return sweep
+    function: JobFunction = found
+    return function
 
 
 async def run_each(

@@ -11,13 +11,14 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from bot.jobs import run_each
-from bot.jobs.context import current
+from bot.jobs.context import JobContext
 from bot.models import STEP_ORDER, Incident, StepStatus
+from bot.models.units import human_seconds
 from bot.slack.blocks import MAX_BLOCKS_MESSAGE, Block, clip, context, escape, header, section
 from bot.slack.cards import user
-from bot.triage.units import human_seconds
 
 __all__ = ["DigestRow", "digest_blocks", "digest_text", "post_digest", "sweep"]
 
@@ -63,28 +64,25 @@ def digest_text(rows: Sequence[DigestRow]) -> str:
     return f"{len(rows)} open incident{plural}: {ids}{more}"
 
 
-async def post_digest(channel_id: str) -> bool:
+async def post_digest(ctx: JobContext, channel_id: str) -> bool:
     """Post the channel's digest; False (nothing posted) when it has no open incident."""
-    ctx = current()
-    incidents = [i for i in await ctx.incidents.store.list_open() if i.channel == channel_id]
+    incidents = [i for i in await ctx.triage.list_open() if i.channel == channel_id]
     if not incidents:
         return False
     rows = []
     for incident in incidents:
-        statuses = await ctx.walk.stores.walk.statuses(incident.id)
+        statuses = await ctx.triage.statuses(incident.id)
         done = sum(1 for s in statuses.values() if s is StepStatus.DONE)
         rows.append(DigestRow(incident, done))
     blocks = digest_blocks(rows, ctx.clock(), ctx.settings.file.slack.command)
     async with asyncio.timeout(SLACK_TIMEOUT_S):
-        await ctx.publisher.client.chat_postMessage(channel=channel_id, text=digest_text(rows),
-                                                    blocks=blocks, unfurl_links=False)
+        await ctx.outbound.post_channel(channel_id, digest_text(rows), blocks)
     return True
 
 
-async def sweep() -> int:
+async def sweep(ctx: JobContext) -> int:
     """One digest per channel that has open incidents; returns how many were posted."""
-    ctx = current()
-    channels = sorted({i.channel for i in await ctx.incidents.store.list_open()})
+    channels = sorted({i.channel for i in await ctx.triage.list_open()})
     # One channel at a time: chat.postMessage is rate-limited per workspace too.
-    return await run_each("digest", channels, post_digest, timeout_s=SLACK_TIMEOUT_S + 10,
-                          concurrency=1)
+    return await run_each("digest", channels, partial(post_digest, ctx),
+                          timeout_s=SLACK_TIMEOUT_S + 10, concurrency=1)

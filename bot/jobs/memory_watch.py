@@ -14,19 +14,20 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from bot.config import ServiceConfig
 from bot.errors import SourceUnavailable
 from bot.jobs import run_each
-from bot.jobs.context import JobContext, current
-from bot.models import Incident, Severity
+from bot.jobs.context import JobContext
+from bot.models import Incident, Severity, StepName
+from bot.models.units import human_bytes, human_seconds
 from bot.slack.blocks import escape
 from bot.sources.prometheus import PrometheusClient
 from bot.sources.window import TimeWindow
 from bot.triage.exporters import ROLES
 from bot.triage.incidents import Declaration
 from bot.triage.steps.metric_queries import instant_queries, series_queries
-from bot.triage.units import human_bytes, human_seconds
 
 __all__ = ["MemoryForecast", "forecast", "read_forecast", "rss_metric", "sweep", "watch"]
 
@@ -108,14 +109,13 @@ async def read_forecast(prom: PrometheusClient, service: ServiceConfig, now: dat
                     now, queries=(rss_q, slope_q))
 
 
-async def watch(service_name: str) -> MemoryForecast | None:
+async def watch(ctx: JobContext, service_name: str) -> MemoryForecast | None:
     """Check one service; act when its limit is near. Returns the forecast acted on, if any."""
-    ctx = current()
-    service = ctx.walk.catalog.get(service_name)
+    service = ctx.catalog.get(service_name)
     if service is None or service.memory_limit is None or not service.prometheus:
         return None
     try:
-        prom = ctx.walk.deps.sources.prometheus
+        prom = ctx.sources.prometheus
     except SourceUnavailable:
         return None
     found = await read_forecast(prom, service, ctx.clock())
@@ -132,22 +132,22 @@ async def watch(service_name: str) -> MemoryForecast | None:
 async def _raise_incident(ctx: JobContext, service: ServiceConfig, found: MemoryForecast
                           ) -> None:
     """Open an incident (one per service and UTC day), or add to the one already open."""
-    already = [i for i in await ctx.incidents.store.list_open() if i.service == service.name]
+    already = [i for i in await ctx.triage.list_open() if i.service == service.name]
     if already:
         incident = already[0]
     else:
-        created = await ctx.incidents.declare(Declaration(
+        opened = await ctx.triage.declare_new(Declaration(
             service=service, summary=found.summary(), severity=Severity.WARNING, actor=ACTOR,
             source=ACTOR, dedupe_key=f"{ACTOR}:{service.name}:{found.at:%Y-%m-%d}",
             labels={"alertname": "MemoryWatch", "service": service.name}))
-        if not created.created:
+        if opened is None:
             return  # raised earlier today and resolved since: a human decided, no storm
-        incident = created.incident
+        incident = opened
     if incident.card_ts is None:
-        incident = await ctx.publisher.post_card(incident)
+        incident = await ctx.triage.cards.post(incident)
     await _note_once(ctx, incident, found)
-    if not already and ctx.on_opened is not None:
-        await ctx.on_opened(incident)
+    if not already:  # step 1 runs for an incident the watch opened, as for an alert's
+        await ctx.triage.run_step(incident, StepName.METRICS, ACTOR)
 
 
 async def _note_once(ctx: JobContext, incident: Incident, found: MemoryForecast) -> None:
@@ -155,7 +155,7 @@ async def _note_once(ctx: JobContext, incident: Incident, found: MemoryForecast)
     if not await ctx.leases.mark(scope, ident, _horizon_ms(ctx)):
         return
     try:
-        await ctx.publisher.post_thread(incident, found.details())
+        await ctx.triage.say(incident, found.details())
     except Exception:
         await ctx.leases.unmark(scope, ident)
         raise
@@ -175,8 +175,7 @@ async def _warn_channel(ctx: JobContext, service: ServiceConfig, found: MemoryFo
     text = (f":warning: {found.details()}\n`{command} start {service.name}` opens an incident.")
     try:
         async with asyncio.timeout(SLACK_TIMEOUT_S):
-            await ctx.publisher.client.chat_postMessage(channel=channel, text=text,
-                                                        unfurl_links=False)
+            await ctx.outbound.post_channel(channel, text)
     except Exception:
         await ctx.leases.unmark(scope, service.name)
         raise
@@ -186,10 +185,9 @@ def _horizon_ms(ctx: JobContext) -> int:
     return max(1, int(ctx.schedule.memory_watch_horizon * 1000))
 
 
-async def sweep() -> int:
+async def sweep(ctx: JobContext) -> int:
     """Watch every catalog service with a memory limit; returns how many were checked."""
-    ctx = current()
-    names = [s.name for s in ctx.walk.catalog.services
+    names = [s.name for s in ctx.catalog.services
              if s.memory_limit is not None and s.prometheus]
     timeout_s = 2 * ctx.settings.backends.timeout_seconds + 10
-    return await run_each("memory-watch", names, watch, timeout_s=timeout_s)
+    return await run_each("memory-watch", names, partial(watch, ctx), timeout_s=timeout_s)

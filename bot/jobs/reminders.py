@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import partial
 
 from bot.jobs import run_each
-from bot.jobs.context import current
+from bot.jobs.context import JobContext
 from bot.models import EventKind, Incident, StepName, StepStatus, TimelineEvent
+from bot.models.units import human_seconds
 from bot.slack.findings_blocks import STEP_TITLES
 from bot.slack.walk_blocks import suggest_next
-from bot.triage.units import human_seconds
 
 __all__ = ["ACTIVITY", "last_activity", "remind", "reminder_text", "sweep"]
 
@@ -52,29 +53,28 @@ def reminder_text(incident: Incident, idle_s: float, steps: Mapping[StepName, St
             f"(`{command} {step.value} {incident.id}`)")
 
 
-async def remind(incident_id: str) -> bool:
+async def remind(ctx: JobContext, incident_id: str) -> bool:
     """Post a reminder in the incident's thread if it is due; True when one was posted."""
-    ctx = current()
-    incident = await ctx.incidents.store.get(incident_id)
+    incident = await ctx.triage.get(incident_id)
     if incident is None or not incident.is_open:
         return False
     after = ctx.schedule.reminder_after
-    events = await ctx.incidents.store.timeline(incident_id)
+    events = await ctx.triage.timeline(incident)
     idle_s = (ctx.clock() - (last_activity(events) or incident.created_at)).total_seconds()
     if idle_s < after:
         return False
-    steps = await ctx.walk.stores.walk.statuses(incident_id)
-    if await _step_running(incident_id, steps):
+    steps = await ctx.triage.statuses(incident_id)
+    if await _step_running(ctx, incident_id, steps):
         return False  # a step under way is activity, even before it writes its result
     if not await ctx.leases.mark(MARKER_SCOPE, incident_id, ttl_ms=max(1, int(after * 1000))):
         return False
-    latest = await ctx.incidents.store.get(incident_id)
+    latest = await ctx.triage.get(incident_id)
     if latest is None or not latest.is_open:
         return False
     text = reminder_text(latest, idle_s, steps, command=ctx.settings.file.slack.command,
-                         walkable=ctx.walk.catalog.get(latest.service or "") is not None)
+                         walkable=ctx.triage.is_walkable(latest))
     try:
-        await ctx.publisher.post_thread(latest, text)
+        await ctx.triage.say(latest, text)
     except Exception:
         await ctx.leases.unmark(MARKER_SCOPE, incident_id)  # try again on the next tick
         raise
@@ -82,19 +82,17 @@ async def remind(incident_id: str) -> bool:
     return True
 
 
-async def _step_running(incident_id: str, steps: Mapping[StepName, StepStatus]) -> bool:
+async def _step_running(ctx: JobContext, incident_id: str,
+                        steps: Mapping[StepName, StepStatus]) -> bool:
     """A step marked running whose run claim is still held (a crashed run's mark is stale)."""
-    claims = current().walk.stores.claims
     for step, status in steps.items():
-        if status is StepStatus.RUNNING and await claims.held("step-run",
-                                                              f"{incident_id}:{step.value}"):
+        if status is StepStatus.RUNNING and await ctx.triage.is_step_running(incident_id, step):
             return True
     return False
 
 
-async def sweep() -> int:
+async def sweep(ctx: JobContext) -> int:
     """Remind every open incident that is due; returns how many were checked without error."""
-    ctx = current()
-    incidents = await ctx.incidents.store.list_open()
-    return await run_each("reminders", [i.id for i in incidents], remind,
+    incidents = await ctx.triage.list_open()
+    return await run_each("reminders", [i.id for i in incidents], partial(remind, ctx),
                           timeout_s=ITEM_TIMEOUT_S)

@@ -13,10 +13,11 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 
 from bot.errors import SourceError, SourceUnavailable
 from bot.jobs import run_each
-from bot.jobs.context import current
+from bot.jobs.context import JobContext
 from bot.models import Vital, Vitals
 from bot.sources.prometheus import PrometheusClient
 from bot.triage.steps.metric_queries import SeriesQuery, series_queries
@@ -52,21 +53,20 @@ async def read_vitals(prom: PrometheusClient, queries: Sequence[SeriesQuery], at
     return values
 
 
-async def refresh(incident_id: str) -> bool:
+async def refresh(ctx: JobContext, incident_id: str) -> bool:
     """Re-read the incident's key metrics and redraw its card; True when they were stored."""
-    ctx = current()
-    incident = await ctx.incidents.store.get(incident_id)
+    incident = await ctx.triage.get(incident_id)
     if incident is None or not incident.is_open:
         return False
-    service = ctx.walk.catalog.get(incident.service or "")
+    service = ctx.catalog.get(incident.service or "")
     if service is None or not service.prometheus:
         return False
-    roles = (await ctx.walk.stores.walk.context(incident_id)).roles
+    roles = await ctx.triage.roles(incident_id)
     queries = vital_queries(roles, service.prometheus)
     if not queries:
         return False
     try:
-        prom = ctx.walk.deps.sources.prometheus
+        prom = ctx.sources.prometheus
     except SourceUnavailable:
         return False
     now = ctx.clock()
@@ -74,13 +74,13 @@ async def refresh(incident_id: str) -> bool:
     if not values:
         return False  # Prometheus down: the card keeps the last values and their older time
     await ctx.vitals.save(incident_id, Vitals(at=now, values=values))
-    ctx.publisher.request_refresh(incident_id)
+    ctx.triage.cards.request_refresh(incident_id)
     return True
 
 
-async def sweep() -> int:
+async def sweep(ctx: JobContext) -> int:
     """Refresh every open incident; returns how many were handled without error."""
-    ctx = current()
-    incidents = await ctx.incidents.store.list_open()
+    incidents = await ctx.triage.list_open()
     timeout_s = ctx.settings.backends.timeout_seconds + 5
-    return await run_each("vitals", [i.id for i in incidents], refresh, timeout_s=timeout_s)
+    return await run_each("vitals", [i.id for i in incidents], partial(refresh, ctx),
+                          timeout_s=timeout_s)

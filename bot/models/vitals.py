@@ -14,7 +14,7 @@ __all__ = ["Vital", "Vitals"]
 
 
 class Vital(BaseModel):
-    """One key metric: what it is, its value now, its unit (a ``bot.triage.units`` unit)."""
+    """One key metric: what it is, its value now, its unit (a ``bot.models.units`` unit)."""
 
     key: str
     title: str

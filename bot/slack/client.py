@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.observability import BotMetrics
+from bot.slack.pacing import ChannelPacer, PacedRateLimitRetryHandler
 
 API_TIMEOUT_SECONDS = 10
 
@@ -39,12 +40,16 @@ class CountingWebClient(AsyncWebClient):
             raise
 
 
-def build_web_client(token: str | None, base_url: str, metrics: BotMetrics) -> CountingWebClient:
+def build_web_client(token: str | None, base_url: str, metrics: BotMetrics,
+                     pacer: ChannelPacer | None = None) -> CountingWebClient:
     """A client that honours Retry-After on 429 and retries 5xx and dropped connections.
 
     slack_sdk only retries connection errors by default; without the rate-limit handler a 429
-    during an alert storm would lose the message.
+    during an alert storm would lose the message. With the outbound module's ``pacer``, a
+    429's retry also pushes that channel's next turn past it.
     """
+    rate_limit = (PacedRateLimitRetryHandler(pacer) if pacer is not None
+                  else AsyncRateLimitErrorRetryHandler(max_retry_count=5))
     return CountingWebClient(
         metrics=metrics,
         token=token,
@@ -52,7 +57,7 @@ def build_web_client(token: str | None, base_url: str, metrics: BotMetrics) -> C
         timeout=API_TIMEOUT_SECONDS,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            rate_limit,
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )

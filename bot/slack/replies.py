@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.config import Catalog
 from bot.models import EventKind, Incident, TimelineEvent
+from bot.models.commands import usage
 from bot.slack.blocks import Block, clip, context, escape, fit_message, header, section
 from bot.slack.cards import incident_card, user
-from bot.triage.commands import usage
 
 _EVENT_WORDS = {
     EventKind.DECLARED: "declared", EventKind.NOTE: "note", EventKind.ASSIGNED: "assigned",

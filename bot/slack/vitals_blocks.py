@@ -6,15 +6,13 @@ One block, so it never crowds the card: a section whose fields are the metrics, 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC
 
-from bot.models import Incident
+from bot.models import Vitals
+from bot.models.units import human
 from bot.slack.blocks import MAX_FIELDS, Block, escape, section
-from bot.store.vitals import Vitals, VitalsStore
-from bot.triage.units import human
 
-__all__ = ["card_section", "vitals_section"]
+__all__ = ["vitals_section"]
 
 
 def vitals_section(vitals: Vitals | None) -> list[Block]:
@@ -25,12 +23,3 @@ def vitals_section(vitals: Vitals | None) -> list[Block]:
     fields = [f"*{escape(v.title)}*\n{human(v.value, v.unit)}"
               for v in vitals.values[:MAX_FIELDS]]
     return [section(f":heartbeat: *Key metrics* · as of {at}", fields=fields)]
-
-
-def card_section(store: VitalsStore) -> Callable[[Incident], Awaitable[list[Block]]]:
-    """The publisher's card section: the incident's stored key metrics."""
-
-    async def render(incident: Incident) -> list[Block]:
-        return vitals_section(await store.get(incident.id))
-
-    return render

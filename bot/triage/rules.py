@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from bot.models import STEP_ORDER, Evidence, Finding, FrameShare, Signals, StepName
+from bot.models.units import human, times
 from bot.triage.playbook import (
     AllOf,
     AnyOf,
@@ -31,7 +32,6 @@ from bot.triage.playbook import (
 )
 from bot.triage.playbook_values import TEXT_FIELD_RE
 from bot.triage.signal_names import NUMBERS
-from bot.triage.units import human, times
 
 __all__ = [
     "SIGNAL_STEPS",

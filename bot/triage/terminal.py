@@ -78,7 +78,8 @@ async def terminal_walk(settings: Settings, name: str, since: timedelta,
             anomaly_start=utcnow() - since))
         for step in STEP_ORDER:
             print(f"… {step.value}", flush=True)
-            result = await walk.run_step(incident, step, "cli")
+            run = await walk.run_step(incident, step, "cli")
+            result = run.result if run else None
             if result is not None:
                 print(step_report(result), flush=True)
         diagnosis = await walk.stores.walk.diagnosis(incident.id)

@@ -62,6 +62,25 @@ class WalkStores:
     claims: ClaimStore
 
 
+@dataclass(frozen=True)
+class StepRun:
+    """One run of a step: its result, and the ranking before and after it."""
+
+    result: StepResult
+    before: Diagnosis | None
+    after: Diagnosis
+
+    @property
+    def leader_changed(self) -> bool:
+        """Whether the step changed which pattern leads."""
+        return _leader(self.after) != _leader(self.before)
+
+
+def _leader(diagnosis: Diagnosis | None) -> str | None:
+    leader = diagnosis.leader if diagnosis is not None else None
+    return leader.playbook if leader is not None else None
+
+
 class Walk:
     """Runs steps for incidents; the same object serves Slack, the CLI and scheduled jobs."""
 
@@ -78,7 +97,7 @@ class Walk:
     async def run_step(
         self, incident: Incident, step: StepName, actor: str | None,
         on_start: Callable[[], Awaitable[None]] | None = None,
-    ) -> StepResult | None:
+    ) -> StepRun | None:
         """Run ``step`` unless it is already running for this incident (then None)."""
         key = f"{incident.id}:{step.value}"
         if not await self.stores.claims.claim("step-run", key,
@@ -89,36 +108,38 @@ class Walk:
                 incident.id, StepResult(step=step, status=StepStatus.RUNNING, ran_by=actor))
             if on_start is not None:
                 await on_start()
-            result = await self._execute(incident, step, actor)
+            result, before = await self._execute(incident, step, actor)
             await self.stores.walk.save_result(incident.id, result)
-            await self._rerank(incident)
+            after = await self._rerank(incident)
             await self.stores.incidents.add_event(incident.id, TimelineEvent(
                 kind=EventKind.STEP_DONE if result.status is StepStatus.DONE
                 else EventKind.STEP_FAILED, actor=actor, text=step.value,
                 data={"findings": len(result.findings), "error": result.error}))
-            return result
+            return StepRun(result, before, after)
         finally:
             await self.stores.claims.release("step-run", key)
 
     async def _execute(self, incident: Incident, step: StepName, actor: str | None
-                       ) -> StepResult:
+                       ) -> tuple[StepResult, Diagnosis | None]:
         started = utcnow()
+        before: Diagnosis | None = None
         try:
             ctx = await self.context(incident)
+            before = ctx.diagnosis
             async with asyncio.timeout(self.step_timeout_s):
                 output = await RUNNERS[step](ctx, self.deps)
         except TimeoutError:
             return _failed(step, started, actor, f"{step.value} did not finish within "
-                                                 f"{self.step_timeout_s:g} s")
+                                                 f"{self.step_timeout_s:g} s"), before
         except TriageError as exc:
-            return _failed(step, started, actor, str(exc))
+            return _failed(step, started, actor, str(exc)), before
         if step is StepName.METRICS:
             await self._remember_context(incident.id, output)
         window = output.window or ctx.window
         findings = [*output.findings, *self._rule_findings(ctx, output.signals, step)]
         return StepResult(step=step, status=StepStatus.DONE, started_at=started,
                           finished_at=utcnow(), findings=findings, signals=output.signals,
-                          window=Window(start=window.start, end=window.end), ran_by=actor)
+                          window=Window(start=window.start, end=window.end), ran_by=actor), before
 
     async def context(self, incident: Incident) -> StepContext:
         """What a step knows: the service, step 1's decisions, signals so far, the leader."""
@@ -138,7 +159,8 @@ class Walk:
             incident_id=incident.id, service=service, now=now, window=window,
             playbooks=self.playbooks, alertname=incident.labels.get("alertname"),
             labels=incident.labels, anomaly_start=saved.anomaly_start or alert_start,
-            signals=await self.signals(incident.id), leader=leader, roles=saved.roles)
+            signals=await self.signals(incident.id), leader=leader, roles=saved.roles,
+            diagnosis=diagnosis)
 
     async def _alert_start(self, incident: Incident) -> datetime | None:
         states = await self.stores.alerts.states(incident.id)

@@ -47,7 +47,7 @@ async def test_storm_one_card_per_group_paced_per_channel(redis_url: str, key_pr
             second = await asyncio.gather(*(bot.post_alert(p) for p in wave(ALERTS_PER_GROUP)))
             assert {r.status for r in first + second} == {200}
             await bot.idle(within=60)
-            incidents = await bot.services.incidents.store.list_open()
+            incidents = await bot.services.triage.incidents.store.list_open()
         cards = [m for i in range(SERVICES)
                  for m in slack.messages(f"C0SVC{i:02d}", include_replies=False)]
         assert len(cards) == len(incidents) == SERVICES * GROUPS_PER_SERVICE

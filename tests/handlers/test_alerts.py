@@ -35,7 +35,7 @@ async def test_an_alert_opened_incident_runs_step_one_and_reports_a_missing_back
         replies = bot.slack.thread("C0CHECKOUT", card.ts)[1:]
         assert "Metrics failed: prometheus: no Prometheus configured" in replies[0].text
         assert "Metrics" in texts(bot.slack.message("C0CHECKOUT", card.ts).blocks)
-        statuses = await bot.services.walk.stores.walk.statuses("INC-1")
+        statuses = await bot.services.triage.walk.stores.walk.statuses("INC-1")
         assert statuses[StepName.METRICS] is StepStatus.FAILED
 
 
@@ -60,7 +60,7 @@ async def test_first_notification_posts_one_card_and_a_repeat_posts_nothing(
     assert "INC-1 · checkout" in shown and "2 firing, 0 resolved" in shown
     assert "critical" in shown and "HighLatency" in shown
     assert bot.slack.calls_to("chat.update") == []
-    events = await bot.services.incidents.store.timeline("INC-1")
+    events = await bot.services.triage.incidents.store.timeline("INC-1")
     fired = [e for e in events if e.kind.value == "alert_fired"]
     assert len(fired) == 2
     assert fired[0].data["labels"]["instance"] == "a:9000"
@@ -83,7 +83,7 @@ async def test_changes_update_the_card_and_say_so_in_the_thread(bot: BotHarness)
     assert "2 resolved" in thread[1] and "all alerts of this group have resolved" in thread[1]
     final = texts(bot.slack.message("C0CHECKOUT", card.ts).blocks)
     assert "All 2 alerts have resolved" in final
-    incident = await bot.services.incidents.store.get("INC-1")
+    incident = await bot.services.triage.incidents.store.get("INC-1")
     assert incident is not None and incident.is_open
     assert any(b["type"] == "actions" for b in bot.slack.message("C0CHECKOUT", card.ts).blocks)
 
@@ -125,7 +125,7 @@ async def test_authentication(bot: BotHarness) -> None:
         response = await bot.post_alert(payload, auth=auth)
         assert response.status == status, auth
     await bot.idle()
-    assert await bot.services.incidents.store.list_open() == []
+    assert await bot.services.triage.incidents.store.list_open() == []
     ok = await bot.post_alert(payload, auth=f"Basic {basic}")
     assert ok.status == 200
 
@@ -141,14 +141,14 @@ async def test_malformed_wrong_schema_and_oversized_bodies(bot: BotHarness) -> N
         assert response.status == status
         assert words in response.body["error"]
     await bot.idle()
-    assert await bot.services.incidents.store.list_open() == []
+    assert await bot.services.triage.incidents.store.list_open() == []
 
 
 async def test_resolved_only_group_opens_nothing(bot: BotHarness) -> None:
     response = await bot.post_alert(notification(GROUP, [latency("a", "resolved")]))
     assert response.status == 200 and response.body["incident"] is None
     await bot.idle()
-    assert await bot.services.incidents.store.list_open() == []
+    assert await bot.services.triage.incidents.store.list_open() == []
     assert bot.slack.calls_to("chat.postMessage") == []
 
 
@@ -158,7 +158,7 @@ async def test_concurrent_duplicates_make_one_incident_and_one_card(bot: BotHarn
     assert {r.status for r in responses} == {200}
     await bot.idle()
     assert len(bot.slack.messages("C0CHECKOUT")) == 1
-    assert len(await bot.services.incidents.store.list_open()) == 1
+    assert len(await bot.services.triage.incidents.store.list_open()) == 1
 
 
 async def test_new_alert_after_human_resolve_opens_a_successor(bot: BotHarness) -> None:

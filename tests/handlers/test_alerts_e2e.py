@@ -66,7 +66,8 @@ async def test_prometheus_alertmanager_bot_card(
                 timeout=60, what="the card to say the alert resolved")
             await bot.idle()
             assert len(bot.slack.messages("C0CHECKOUT", include_replies=False)) == 1
-            events = [e.kind.value for e in await bot.services.incidents.store.timeline("INC-1")]
+            timeline = await bot.services.triage.incidents.store.timeline("INC-1")
+            events = [e.kind.value for e in timeline]
             assert events.count("alert_fired") == 1 and events.count("alert_resolved") == 1
         finally:
             prometheus.cleanup()

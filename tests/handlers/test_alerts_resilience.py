@@ -47,7 +47,7 @@ async def test_redis_down_answers_503_then_nothing_is_lost(
         retried = await bot.post_alert(notification(GROUP, [growth("a"), growth("b")]))
         assert retried.status == 200 and retried.body["changes"] == 1
         await bot.idle()
-        states = await bot.services.alert_states.states("INC-1")
+        states = await bot.services.triage.alert_states.states("INC-1")
         assert sorted(s.labels["instance"] for s in states) == ["a", "b"]
         thread = bot.slack.messages("C0CHECKOUT")
         assert len(thread) == 2 and "b" in thread[1].text

@@ -66,7 +66,7 @@ async def test_start_posts_a_valid_card_in_the_service_channel(bot: BotHarness) 
     shown = texts(card.blocks)
     assert "INC-1 · checkout" in shown and "p99 above 2s" in shown
     assert "critical" in shown and "Open" in shown and "nobody" in shown
-    incident = await bot.services.incidents.store.get("INC-1")
+    incident = await bot.services.triage.incidents.store.get("INC-1")
     assert incident is not None and incident.card_ts == card.ts
     assert incident.created_by == "U0ALICE"
 
@@ -82,7 +82,7 @@ async def test_unknown_verb_service_and_missing_args_store_nothing(bot: BotHarne
         assert expected in ack["text"], ack
         assert "/triage" in ack["text"]
     await bot.idle()
-    assert await bot.services.incidents.store.list_open() == []
+    assert await bot.services.triage.incidents.store.list_open() == []
     assert bot.slack.calls_to("chat.postMessage") == []
 
 
@@ -115,7 +115,7 @@ async def test_status_list_note_assign_resolve_in_the_service_channel(bot: BotHa
                for e in b["elements"]]
     assert buttons == ["walk.rca"]  # no Resolve, Assign or step buttons once resolved
     assert "No open incidents" in await start(bot, "list")
-    kinds = [e.kind.value for e in await bot.services.incidents.store.timeline("INC-1")]
+    kinds = [e.kind.value for e in await bot.services.triage.incidents.store.timeline("INC-1")]
     assert kinds == ["declared", "card_posted", "note", "assigned", "resolved"]
 
 
@@ -137,7 +137,7 @@ async def test_bad_signature_and_stale_timestamp_are_rejected(bot: BotHarness) -
                                            channel_id="C0CHECKOUT", timestamp_offset=-600)
     assert (bad.status, stale.status) == (401, 401)
     await bot.idle()
-    assert await bot.services.incidents.store.list_open() == []
+    assert await bot.services.triage.incidents.store.list_open() == []
     assert bot.slack.calls_to("chat.postMessage") == []
 
 
@@ -172,7 +172,7 @@ async def test_double_clicked_resolve_resolves_once(bot: BotHarness) -> None:
     await bot.idle()
     replies = bot.slack.thread("C0CHECKOUT", card.ts)[1:]
     assert len(replies) == 1 and "resolved INC-1" in replies[0].text
-    kinds = [e.kind.value for e in await bot.services.incidents.store.timeline("INC-1")]
+    kinds = [e.kind.value for e in await bot.services.triage.incidents.store.timeline("INC-1")]
     assert kinds.count("resolved") == 1
 
 

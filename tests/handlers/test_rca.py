@@ -62,7 +62,7 @@ async def test_save_records_the_author_and_a_conflicting_save_is_refused(
     assert ack is not None and ack["response_action"] == "errors"
     assert "U0ALICE saved a newer version" in ack["errors"]["symptom"]
     await bot.idle()
-    rca = await bot.services.rca.rcas.get("INC-1")
+    rca = await bot.services.triage.rca.rcas.get("INC-1")
     assert rca is not None and rca.version == 1
     root = rca.sections[Section.ROOT_CAUSE]
     assert (root.text, root.origin, root.edited_by) == (

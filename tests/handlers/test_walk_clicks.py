@@ -42,7 +42,7 @@ async def test_concurrent_clicks_on_one_step_run_it_once(redis_url: str, key_pre
                 bot.sender.click("C0CHECKOUT", card.ts, "walk.step.metrics", user_id="U0BOB"))
             assert (first.status, second.status) == (200, 200)
             await bot.idle(within=30)
-            events = await bot.services.incidents.store.timeline("INC-1")
+            events = await bot.services.triage.incidents.store.timeline("INC-1")
             steps = [e for e in events if e.kind in (EventKind.STEP_DONE, EventKind.STEP_FAILED)]
             assert len(steps) == 1
             reports = [m for m in bot.slack.thread("C0CHECKOUT", card.ts)[1:]

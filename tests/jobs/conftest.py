@@ -38,11 +38,11 @@ async def prometheus() -> AsyncIterator[FakePrometheus]:
 async def open_incident(services: Services, service: str | None = "checkout",
                         summary: str = "P99 above 2 s", *, card: bool = True) -> Incident:
     """Declare an incident as a responder would, and post its card."""
-    catalog_service = services.incidents.catalog.get(service) if service else None
-    created = await services.incidents.declare(Declaration(
+    catalog_service = services.triage.incidents.catalog.get(service) if service else None
+    created = await services.triage.incidents.declare(Declaration(
         service=catalog_service, summary=summary, severity=Severity.ERROR, actor="U0ALICE"))
     incident = created.incident
-    return await services.publisher.post_card(incident) if card else incident
+    return await services.triage.cards.post(incident) if card else incident
 
 
 @pytest.fixture(scope="module")

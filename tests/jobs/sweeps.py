@@ -1,40 +1,40 @@
-"""Sweeps for scheduler tests, importable by reference like the real ones."""
+"""Sweeps for scheduler tests, importable by reference like the real ones.
+
+Each gets the scheduler's context: here the name of the replica that runs it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 
-#: Which scheduler (replica) runs the sweep: bound in the context the scheduler is given.
-WHO: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="?")
 RUNS: list[str] = []
 CANCELLED: list[str] = []
 FINISHED: list[str] = []
 
 
-async def count() -> None:
+async def count(who: str) -> None:
     """Record who ran this tick."""
-    RUNS.append(WHO.get())
+    RUNS.append(who)
 
 
-async def slow() -> None:
+async def slow(who: str) -> None:
     """A tick that takes far longer than a lease: only cancellation ends it early."""
-    RUNS.append(WHO.get())
+    RUNS.append(who)
     try:
         await asyncio.sleep(60)
     except asyncio.CancelledError:
-        CANCELLED.append(WHO.get())
+        CANCELLED.append(who)
         raise
 
 
-async def failing() -> None:
+async def failing(who: str) -> None:
     """A tick whose sweep fails: recorded as failed, the next tick runs anyway."""
-    RUNS.append(WHO.get())
+    RUNS.append(who)
     raise RuntimeError("sweep broke")
 
 
-async def brief() -> None:
+async def brief(who: str) -> None:
     """A tick that takes a moment: a clean shutdown lets it finish."""
-    RUNS.append(WHO.get())
+    RUNS.append(who)
     await asyncio.sleep(0.3)
-    FINISHED.append(WHO.get())
+    FINISHED.append(who)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.app import JOB_CONTEXT, SCHEDULER
-from bot.jobs.context import using
 from bot.jobs.digest import DigestRow, digest_blocks, post_digest, sweep
 from bot.models import Incident, StepName, StepResult, StepStatus
 from bot.sim.slack_blockkit import validate_blocks
@@ -52,12 +51,12 @@ async def test_one_message_per_channel_with_open_incidents(
         first = await open_incident(bot.services, "checkout", card=False)
         await open_incident(bot.services, "payments", "Pool timeouts", card=False)
         done = await open_incident(bot.services, "search", card=False)
-        await bot.services.incidents.resolve(done, "U0ALICE", "fine")
-        await bot.services.walk.stores.walk.save_result(
+        await bot.services.triage.incidents.resolve(done, "U0ALICE", "fine")
+        await bot.services.triage.walk.stores.walk.save_result(
             first.id, StepResult(step=StepName.METRICS, status=StepStatus.DONE))
-        with using(bot.app[JOB_CONTEXT]):
-            assert await sweep() == 1
-            assert not await post_digest("C0SEARCH")  # only a resolved incident there
+        assert await sweep(bot.app[JOB_CONTEXT]) == 1
+        # Only a resolved incident there:
+        assert not await post_digest(bot.app[JOB_CONTEXT], "C0SEARCH")
         [digest] = bot.slack.messages("C0CHECKOUT")
         assert digest.text == "2 open incidents: INC-1, INC-2"
         lines = [b["text"]["text"] for b in digest.blocks if b["type"] == "section"]

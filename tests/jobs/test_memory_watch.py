@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from bot.app import JOB_CONTEXT, SCHEDULER
-from bot.jobs.context import using
 from bot.jobs.memory_watch import forecast, watch
 from bot.models import StepName, StepStatus
 from bot.sim.slack_state import Message
@@ -63,7 +62,7 @@ async def test_growth_toward_the_limit_opens_one_incident_early(
     fast = overrides(prometheus, memory_watch_every=0.2, memory_watch_horizon=7200)
     async with running_bot(redis_url, key_prefix, overrides=fast) as bot:
         line = await bot.slack.wait_for_message("C0CHECKOUT", is_watch_line, timeout=5)
-        [incident] = await bot.services.incidents.store.list_open()
+        [incident] = await bot.services.triage.incidents.store.list_open()
         assert incident.service == "checkout" and incident.severity.value == "warning"
         assert incident.source == "memory-watch"
         assert incident.summary == ("RSS 1.8 GiB growing 120 MiB/h: the 2 GiB limit is "
@@ -73,7 +72,7 @@ async def test_growth_toward_the_limit_opens_one_incident_early(
         assert 'deriv(sum(process_resident_memory_bytes{job="checkout"})[30m:1m])' in line.text
         runs = len(await bot.app[JOB_CONTEXT].leases.runs())
         await eventually(lambda: watch_runs(bot, runs + 5), what="five more memory-watch ticks")
-        assert len(await bot.services.incidents.store.list_open()) == 1
+        assert len(await bot.services.triage.incidents.store.list_open()) == 1
         assert len([m for m in bot.slack.messages("C0CHECKOUT") if is_watch_line(m)]) == 1
 
 
@@ -87,7 +86,7 @@ async def test_flat_memory_or_a_far_limit_does_nothing(
         growing(prometheus, rss=0.5 * GIB, per_hour=120 * MIB)  # the limit is ~12.8 h away
         seen = len((await watch_runs(bot, 0)) or [])
         await eventually(lambda: watch_runs(bot, seen + 5), what="five more ticks")
-        assert await bot.services.incidents.store.list_open() == []
+        assert await bot.services.triage.incidents.store.list_open() == []
         assert bot.slack.messages("C0CHECKOUT") == []
         assert any(f"sum({RSS_NAME}" in q for q in prometheus.queries)
 
@@ -99,12 +98,13 @@ async def test_an_open_incident_of_the_service_gets_the_figures_instead(
     async with running_bot(redis_url, key_prefix, overrides=overrides(prometheus)) as bot:
         await bot.app[SCHEDULER].stop()
         existing = await open_incident(bot.services, summary="MemoryGrowth firing")
-        with using(bot.app[JOB_CONTEXT]):
-            assert await watch("checkout") is not None
-            assert await watch("checkout") is not None  # the figures are posted once
-            assert await watch("search") is None  # no memory limit in the catalog
-            assert await watch("nonexistent") is None
-        assert [i.id for i in await bot.services.incidents.store.list_open()] == [existing.id]
+        assert await watch(bot.app[JOB_CONTEXT], "checkout") is not None
+        # The figures are posted once:
+        assert await watch(bot.app[JOB_CONTEXT], "checkout") is not None
+        assert await watch(bot.app[JOB_CONTEXT], "search") is None  # no memory limit in the catalog
+        assert await watch(bot.app[JOB_CONTEXT], "nonexistent") is None
+        open_now = await bot.services.triage.incidents.store.list_open()
+        assert [i.id for i in open_now] == [existing.id]
         [line] = [m for m in bot.slack.messages("C0CHECKOUT") if is_watch_line(m)]
         assert line.thread_ts == existing.card_ts
 
@@ -122,7 +122,7 @@ async def test_warn_action_posts_one_message_per_horizon(
         runs = len(await bot.app[JOB_CONTEXT].leases.runs())
         await eventually(lambda: watch_runs(bot, runs + 5), what="five more memory-watch ticks")
         assert len(bot.slack.messages("C0CHECKOUT")) == 1
-        assert await bot.services.incidents.store.list_open() == []
+        assert await bot.services.triage.incidents.store.list_open() == []
 
 
 async def test_a_resolved_watch_incident_is_not_reopened_the_same_day(
@@ -131,12 +131,11 @@ async def test_a_resolved_watch_incident_is_not_reopened_the_same_day(
     growing(prometheus, rss=1.8 * GIB, per_hour=120 * MIB)
     async with running_bot(redis_url, key_prefix, overrides=overrides(prometheus)) as bot:
         await bot.app[SCHEDULER].stop()
-        with using(bot.app[JOB_CONTEXT]):
-            await watch("checkout")
-            [incident] = await bot.services.incidents.store.list_open()
-            await bot.services.incidents.resolve(incident, "U0ALICE", "restarted checkout")
-            await watch("checkout")
-        assert await bot.services.incidents.store.list_open() == []
+        await watch(bot.app[JOB_CONTEXT], "checkout")
+        [incident] = await bot.services.triage.incidents.store.list_open()
+        await bot.services.triage.incidents.resolve(incident, "U0ALICE", "restarted checkout")
+        await watch(bot.app[JOB_CONTEXT], "checkout")
+        assert await bot.services.triage.incidents.store.list_open() == []
 
 
 @pytest.mark.parametrize(("horizon_s", "raised"), [(7200, True), (1200, False)])
@@ -151,16 +150,15 @@ async def test_memory_scenario_raises_an_early_warning(
                             "prometheus": {"job": "checkout"}, "memory_limit": "1GiB"}]}
     async with running_bot(redis_url, key_prefix, overrides=config) as bot:
         await bot.app[SCHEDULER].stop()
-        with using(bot.app[JOB_CONTEXT]):
-            found = await watch("checkout")
+        found = await watch(bot.app[JOB_CONTEXT], "checkout")
         assert found is not None if raised else found is None
         if found is not None:
             assert 1500 < found.tto_s < 4500
             assert 75_000 < found.slope < 110_000
-            [incident] = await bot.services.incidents.store.list_open()
+            [incident] = await bot.services.triage.incidents.store.list_open()
             assert "1 GiB limit is reached in ~" in incident.summary
             # As for an alert, the bot runs step 1 on the incident it opened.
-            statuses = await bot.services.walk.stores.walk.statuses(incident.id)
+            statuses = await bot.services.triage.walk.stores.walk.statuses(incident.id)
             assert statuses[StepName.METRICS] is StepStatus.DONE
             replies = [m.text for m in bot.slack.messages("C0CHECKOUT")[1:]]
             assert any("Metrics" in text for text in replies), replies

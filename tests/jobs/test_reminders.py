@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.app import JOB_CONTEXT, SCHEDULER
-from bot.jobs.context import JobContext, using
+from bot.jobs.context import JobContext
 from bot.jobs.reminders import remind, reminder_text
 from bot.models import EventKind, Incident, StepName, StepResult, StepStatus, TimelineEvent, utcnow
 from bot.sim.slack_state import Message
@@ -47,7 +47,7 @@ async def test_reminders_post_once_per_interval_and_stop_after_resolve(
         assert min(gaps) >= 0.55, gaps  # the marker lives reminder_after: no storm
 
         resolved_at = utcnow()
-        await bot.services.incidents.resolve(incident, "U0ALICE", "fixed")
+        await bot.services.triage.incidents.resolve(incident, "U0ALICE", "fixed")
         # Whatever was in flight at the resolve has landed once a tick has finished since.
         await eventually(lambda: reminder_runs_since(bot, resolved_at), what="a tick after resolve")
         settled = len(reminders(bot))
@@ -69,21 +69,20 @@ async def test_no_reminder_while_there_is_recent_activity(
                            overrides={"schedule": schedule(reminder_after=1800)}) as bot:
         incident = await open_incident(bot.services)
         created = incident.created_at
-        store = bot.services.incidents.store
+        store = bot.services.triage.incidents.store
         clock = [created + timedelta(minutes=10)]
         ctx = replace(await quiet_bot_context(bot, created), clock=lambda: clock[0])
-        with using(ctx):
-            assert not await remind(incident.id)  # declared 10 min ago
-            await store.add_event(incident.id, TimelineEvent(
-                kind=EventKind.NOTE, actor="U0ALICE", text="looking at the pool",
-                at=created + timedelta(minutes=25)))
-            clock[0] = created + timedelta(minutes=40)
-            assert not await remind(incident.id)  # the note was 15 min ago
-            await store.add_event(incident.id, TimelineEvent(  # not activity: no effect
-                kind=EventKind.ALERT_FIRED, at=created + timedelta(minutes=45)))
-            clock[0] = created + timedelta(minutes=56)
-            assert await remind(incident.id)
-            assert not await remind(incident.id)  # once per interval
+        assert not await remind(ctx, incident.id)  # declared 10 min ago
+        await store.add_event(incident.id, TimelineEvent(
+            kind=EventKind.NOTE, actor="U0ALICE", text="looking at the pool",
+            at=created + timedelta(minutes=25)))
+        clock[0] = created + timedelta(minutes=40)
+        assert not await remind(ctx, incident.id)  # the note was 15 min ago
+        await store.add_event(incident.id, TimelineEvent(  # not activity: no effect
+            kind=EventKind.ALERT_FIRED, at=created + timedelta(minutes=45)))
+        clock[0] = created + timedelta(minutes=56)
+        assert await remind(ctx, incident.id)
+        assert not await remind(ctx, incident.id)  # once per interval
         [message] = reminders(bot)
         assert message.text.startswith(":alarm_clock: No step or note on INC-1 for 31 min.")
         timeline = await store.timeline(incident.id)
@@ -96,17 +95,16 @@ async def test_the_reminder_names_the_suggested_next_step(
     async with running_bot(redis_url, key_prefix,
                            overrides={"schedule": schedule(reminder_after=1800)}) as bot:
         incident = await open_incident(bot.services)
-        walk = bot.services.walk.stores
+        walk = bot.services.triage.walk.stores
         ctx = await quiet_bot_context(bot, incident.created_at + timedelta(hours=1))
         await walk.walk.save_result(incident.id, StepResult(step=StepName.METRICS,
                                                             status=StepStatus.DONE))
         await walk.walk.save_result(incident.id, StepResult(step=StepName.LOGS,
                                                             status=StepStatus.RUNNING))
         await walk.claims.claim("step-run", f"{incident.id}:logs", ttl_seconds=60)
-        with using(ctx):
-            assert not await remind(incident.id)  # logs is running: someone is at work
-            await walk.claims.release("step-run", f"{incident.id}:logs")
-            assert await remind(incident.id)  # a stale "running" without its claim: not work
+        assert not await remind(ctx, incident.id)  # logs is running: someone is at work
+        await walk.claims.release("step-run", f"{incident.id}:logs")
+        assert await remind(ctx, incident.id)  # a stale "running" without its claim: not work
         [message] = reminders(bot)
         assert message.text.endswith("Suggested next: Traces (`/triage traces INC-1`)")
 
@@ -115,13 +113,12 @@ async def test_resolved_deleted_and_unmapped_incidents(redis_url: str, key_prefi
     async with running_bot(redis_url, key_prefix,
                            overrides={"schedule": schedule(reminder_after=1800)}) as bot:
         resolved = await open_incident(bot.services)
-        await bot.services.incidents.resolve(resolved, "U0ALICE", "done")
+        await bot.services.triage.incidents.resolve(resolved, "U0ALICE", "done")
         unmapped = await open_incident(bot.services, service=None, summary="Something odd")
         ctx = await quiet_bot_context(bot, utcnow() + timedelta(hours=2))
-        with using(ctx):
-            assert not await remind(resolved.id)
-            assert not await remind("INC-999")  # deleted (or never there): quietly nothing
-            assert await remind(unmapped.id)
+        assert not await remind(ctx, resolved.id)
+        assert not await remind(ctx, "INC-999")  # deleted (or never there): quietly nothing
+        assert await remind(ctx, unmapped.id)
         [message] = reminders(bot, "C0INCIDENTS")
         assert "Add what you know (`/triage note INC-2 …`)" in message.text
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -33,16 +32,10 @@ def clear_sweeps() -> None:
     sweeps.FINISHED.clear()
 
 
-def as_replica(name: str) -> contextvars.Context:
-    context = contextvars.copy_context()
-    context.run(sweeps.WHO.set, name)
-    return context
-
-
 def scheduler(leases: LeaseStore, name: str, sweep: str = "tests.jobs.sweeps:count",
               every: float = 0.2) -> JobScheduler:
     spec = JobSpec("counter", Every(every), sweep, timeout_s=30)
-    return JobScheduler(leases, [spec], lease_s=LEASE_S, context=as_replica(name), replica=name)
+    return JobScheduler(leases, [spec], lease_s=LEASE_S, context=name, replica=name)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.app import JOB_CONTEXT, SCHEDULER
-from bot.jobs.context import using
 from bot.jobs.vitals import refresh, vital_queries
 from bot.models import Incident, Vital, Vitals, WalkContextState
 from bot.sim.slack_blockkit import validate_blocks
@@ -70,7 +69,7 @@ async def test_the_card_shows_key_metrics_and_follows_them(
     async with running_bot(redis_url, key_prefix, overrides=overrides) as bot:
         incident = await open_incident(bot.services)
         assert incident.card_ts is not None
-        await bot.services.walk.stores.walk.save_context(incident.id,
+        await bot.services.triage.walk.stores.walk.save_context(incident.id,
                                                          WalkContextState(roles=ROLES))
         await bot.slack.wait_for(lambda: "Key metrics" in card_text(bot, incident.card_ts),
                                  timeout=5, what="key metrics on the card")
@@ -93,23 +92,22 @@ async def test_refresh_skips_what_it_cannot_measure(
                            overrides=with_prometheus(prometheus)) as bot:
         await bot.app[SCHEDULER].stop()
         ctx = bot.app[JOB_CONTEXT]
-        walk = bot.services.walk.stores.walk
+        walk = bot.services.triage.walk.stores.walk
         before_step_1 = await open_incident(bot.services)
         unmapped = await open_incident(bot.services, service=None)
         measured = await open_incident(bot.services, service="search")
         await walk.save_context(measured.id, WalkContextState(roles=ROLES))
-        with using(ctx):
-            assert not await refresh(before_step_1.id)  # no roles until step 1 ran
-            assert not await refresh(unmapped.id)
-            assert not await refresh("INC-404")
-            assert not await refresh(measured.id)  # Prometheus has no such series: nothing
-            assert await ctx.vitals.get(measured.id) is None
-            answer_vitals(prometheus, p99=0.5)
-            assert await refresh(measured.id)
-            first = await ctx.vitals.get(measured.id)
-            prometheus.rules.clear()  # the series vanish (or Prometheus is down)
-            assert not await refresh(measured.id)
-            assert await ctx.vitals.get(measured.id) == first  # the last reading stays
-            await bot.services.incidents.resolve(measured, "U0ALICE", "ok")
-            answer_vitals(prometheus, p99=0.5)
-            assert not await refresh(measured.id)  # resolved: left alone
+        assert not await refresh(ctx, before_step_1.id)  # no roles until step 1 ran
+        assert not await refresh(ctx, unmapped.id)
+        assert not await refresh(ctx, "INC-404")
+        assert not await refresh(ctx, measured.id)  # Prometheus has no such series: nothing
+        assert await ctx.vitals.get(measured.id) is None
+        answer_vitals(prometheus, p99=0.5)
+        assert await refresh(ctx, measured.id)
+        first = await ctx.vitals.get(measured.id)
+        prometheus.rules.clear()  # the series vanish (or Prometheus is down)
+        assert not await refresh(ctx, measured.id)
+        assert await ctx.vitals.get(measured.id) == first  # the last reading stays
+        await bot.services.triage.incidents.resolve(measured, "U0ALICE", "ok")
+        answer_vitals(prometheus, p99=0.5)
+        assert not await refresh(ctx, measured.id)  # resolved: left alone

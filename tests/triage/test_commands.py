@@ -6,7 +6,7 @@ import pytest
 
 from bot.errors import InputError
 from bot.models import Severity, parse_incident_ref
-from bot.triage import commands as cmd
+from bot.models import commands as cmd
 
 
 def is_ref(word: str) -> bool:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.config import ServiceConfig
-from bot.models import Finding, Signals, Window
+from bot.models import Diagnosis, Finding, Signals, Window
 from bot.sources.pprof.client import PprofClient
 from bot.sources.registry import Sources
 from bot.sources.window import TimeWindow
@@ -40,6 +40,8 @@ class StepContext:
     signals: Signals = field(default_factory=Signals)
     leader: Playbook | None = None
     roles: Mapping[str, str] = field(default_factory=dict)
+    #: The ranking when the step started (the walk compares it with the one after).
+    diagnosis: Diagnosis | None = None
 
 
 @dataclass(frozen=True)

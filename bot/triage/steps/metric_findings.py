@@ -9,11 +9,11 @@ from datetime import datetime
 
 from bot.config import ServiceConfig
 from bot.models import Chart, ChartSeries, Evidence, Finding, Severity, Signals, StepName, Window
+from bot.models.units import human, times
 from bot.sources.series import Series
 from bot.sources.window import TimeWindow
 from bot.triage.anomaly import finite, median_or_nan
 from bot.triage.steps.metric_queries import SeriesQuery
-from bot.triage.units import human, times
 
 MAX_POINTS = 300
 _GROUPS = {

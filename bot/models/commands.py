@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.errors import InputError
-from bot.models import Severity
+from bot.models.incident import Severity
 
 USAGE = {
     "help": "help — this message",

@@ -1,0 +1,135 @@
+"""The incident card's life: posted once, redrawn on every change, from one read of its state.
+
+A card post costs three Redis round trips: the card lock (so two replicas, or a retried
+webhook, post one card), one pipelined read of everything the card shows, and one script that
+records the message's ``ts`` and releases the lock. Redraws asked for while one is queued are
+folded into it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.config import Catalog
+from bot.models import CardView, Incident
+from bot.store.cards import CardState, CardStore
+from bot.store.keys import CARD_LOCK_TTL_MS
+from bot.tasks import SupervisorBusy, TaskSupervisor
+from bot.triage.ports import Announcer
+
+__all__ = ["CardKeeper"]
+
+log = logging.getLogger(__name__)
+#: How often a redraw waiting for another poster's card looks again.
+_POSTED_POLL_S = 0.1
+#: Retries of recording the card's ts when the incident changed between read and record.
+_RECORD_ATTEMPTS = 5
+
+
+class CardKeeper:
+    """Posts and redraws cards through the announcer; the one place a card is rendered from."""
+
+    def __init__(self, cards: CardStore, announcer: Announcer, catalog: Catalog,
+                 tasks: TaskSupervisor) -> None:
+        self._cards = cards
+        self._announcer = announcer
+        self._catalog = catalog
+        self._tasks = tasks
+        self._queued: set[str] = set()
+
+    def view(self, state: CardState) -> CardView:
+        """The card's view model from its stored state."""
+        incident = state.incident
+        return CardView(incident=incident, alerts=state.alerts, vitals=state.vitals,
+                        steps=state.steps, diagnosis=state.diagnosis,
+                        walkable=self._catalog.get(incident.service or "") is not None)
+
+    async def post(self, incident: Incident) -> Incident:
+        """Post the card unless it is posted or being posted; returns the incident as known.
+
+        If the poster dies, the lock expires and the next delivery posts the card.
+        """
+        return (await self.post_once(incident))[0]
+
+    async def post_once(self, incident: Incident) -> tuple[Incident, bool]:
+        """Like :meth:`post`, also saying whether this call posted the card.
+
+        A caller that did not post it cannot know whether the card shows its changes.
+        """
+        if incident.card_ts or not await self._cards.lock(incident.id):
+            return incident, False
+        try:
+            state = await self._cards.state(incident.id)
+            if state is None or state.incident.card_ts:
+                await self._cards.unlock(incident.id)
+                return (state.incident if state else incident), False
+            ts = await self._announcer.post_card(self.view(state))
+        except BaseException:
+            await self._cards.unlock(incident.id)
+            raise
+        return await self._record(state.incident, ts), True
+
+    async def _record(self, incident: Incident, ts: str) -> Incident:
+        current: Incident | None = incident
+        for _ in range(_RECORD_ATTEMPTS):
+            if current is None:
+                break
+            posted = await self._cards.record_card(current, ts)
+            if posted is not None:
+                if current is not incident:
+                    self.request_refresh(posted.id)  # it changed while the card was on its way
+                return posted
+            state = await self._cards.state(incident.id)
+            current = state.incident if state and not state.incident.card_ts else None
+        log.warning("card posted but its ts could not be recorded",
+                    extra={"incident_id": incident.id})
+        return incident.model_copy(update={"card_ts": ts})
+
+    async def refresh(self, iid: str) -> None:
+        """Redraw the card from the incident's current state (nothing before it is posted)."""
+        state = await self._cards.state(iid)
+        if state is not None and state.incident.card_ts:
+            await self._announcer.update_card(self.view(state))
+
+    def request_refresh(self, iid: str) -> None:
+        """Redraw the card soon; requests arriving while one is queued share it."""
+        if iid in self._queued:
+            return
+        self._queued.add(iid)
+        try:
+            self._tasks.spawn(self._refresh_later(iid), name="card:refresh")
+        except SupervisorBusy:
+            # Shutting down or saturated: the next change (or the vitals job) redraws it.
+            self._queued.discard(iid)
+            log.warning("card redraw skipped: the bot is busy or stopping",
+                        extra={"incident_id": iid})
+
+    async def _refresh_later(self, iid: str) -> None:
+        try:
+            state = await self._posted_state(iid)
+            if state is not None:
+                await self._announcer.update_card(self.view(state))
+        finally:
+            self._queued.discard(iid)
+
+    async def _posted_state(self, iid: str) -> CardState | None:
+        """The card's state once it exists; None if nobody is posting it.
+
+        Taken off the queue before each read, so changes made after the read queue a redraw
+        of their own. A redraw asked for while another task (or replica) is still posting the
+        card waits for it, within the card lock's lifetime, instead of being lost.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CARD_LOCK_TTL_MS / 1000
+        while loop.time() < deadline:
+            self._queued.discard(iid)
+            state = await self._cards.state(iid)
+            if state is None:
+                return None
+            if state.incident.card_ts:
+                return state
+            if not await self._cards.locked(iid):
+                return None
+            await asyncio.sleep(_POSTED_POLL_S)
+        return None

@@ -1,0 +1,218 @@
+"""The use cases, in one place: what handlers, scheduled jobs and the CLI call.
+
+Each method is one thing a person, Alertmanager or a job asks of the bot: declare, record an
+alert notification and announce it, note, assign, resolve, run a step and report it, draft and
+save the RCA. The methods change state through the stores and say what happened through the
+:class:`~bot.triage.ports.Announcer`, so they know nothing of Slack; callers turn the returned
+values into replies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.config import ServiceConfig
+from bot.errors import InputError
+from bot.models import (
+    Change,
+    ChangeKind,
+    Incident,
+    Rca,
+    Section,
+    StepName,
+    StepStatus,
+    TimelineEvent,
+)
+from bot.store.alerts import AlertStateStore
+from bot.triage.cards import CardKeeper
+from bot.triage.incidents import Declaration, IncidentService
+from bot.triage.intake import AlertIntake, IntakeResult
+from bot.triage.ports import Announcer
+from bot.triage.rca_service import RcaService
+from bot.triage.walk import StepRun, Walk
+
+__all__ = ["TriageService"]
+
+
+@dataclass(frozen=True)
+class TriageService:
+    """Every use case of the bot over its stores, sources and announcer."""
+
+    incidents: IncidentService
+    intake: AlertIntake
+    alert_states: AlertStateStore
+    walk: Walk
+    rca: RcaService
+    cards: CardKeeper
+    announcer: Announcer
+    #: Run the metrics step on its own when an alert opens an incident for a catalog service.
+    auto_metrics: bool = True
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def find(self, ref: str | None, channel_id: str = "") -> Incident:
+        """The incident a person means (id, service, or this channel's only one)."""
+        return await self.incidents.find(ref, channel_id)
+
+    async def timeline(self, incident: Incident) -> list[TimelineEvent]:
+        """The incident's timeline, oldest first."""
+        return await self.incidents.store.timeline(incident.id)
+
+    async def list_open(self) -> list[Incident]:
+        """Open incidents, oldest first."""
+        return await self.incidents.store.list_open()
+
+    def service(self, name: str) -> ServiceConfig:
+        """The catalog service called ``name`` (InputError listing the known ones)."""
+        return self.incidents.service(name)
+
+    def is_walkable(self, incident: Incident) -> bool:
+        """Whether the bot may query anything for the incident (a catalog service)."""
+        return self.walk.catalog.get(incident.service or "") is not None
+
+    async def statuses(self, iid: str) -> dict[StepName, StepStatus]:
+        """Where each step of the incident's walk stands."""
+        return await self.walk.stores.walk.statuses(iid)
+
+    async def is_step_running(self, iid: str, step: StepName) -> bool:
+        """Whether a run of ``step`` is under way (its run claim is held)."""
+        return await self.walk.stores.claims.held("step-run", f"{iid}:{step.value}")
+
+    async def roles(self, iid: str) -> dict[str, str]:
+        """The series roles step 1 chose for the incident (empty before it ran)."""
+        return dict((await self.walk.stores.walk.context(iid)).roles)
+
+    async def get(self, iid: str) -> Incident | None:
+        """The incident by id, or None."""
+        return await self.incidents.store.get(iid)
+
+    # -- people's changes --------------------------------------------------------------------
+
+    async def declare(self, declaration: Declaration) -> Incident:
+        """Open an incident (or find the one open under its dedupe key) and post its card."""
+        created = await self.incidents.declare(declaration)
+        return await self.cards.post(created.incident)
+
+    async def declare_new(self, declaration: Declaration) -> Incident | None:
+        """Like :meth:`declare`, but None (and nothing posted) when the dedupe key was used."""
+        created = await self.incidents.declare(declaration)
+        return await self.cards.post(created.incident) if created.created else None
+
+    async def say(self, incident: Incident, text: str) -> None:
+        """A message a job rendered, in the incident's thread."""
+        await self.announcer.post_text(incident, text)
+
+    async def note(self, incident: Incident, actor: str, text: str) -> None:
+        """Add a note to the timeline and say it in the thread."""
+        await self.incidents.note(incident, actor, text)
+        await self.announcer.post_change(incident, Change("note", actor, text=text))
+
+    async def assign(self, incident: Incident, actor: str, assignee: str) -> bool:
+        """Make ``assignee`` the owner; False when they already were."""
+        return await self._assign(incident, actor, assignee, "assigned")
+
+    async def take(self, incident: Incident, actor: str) -> bool:
+        """The card's "Assign to me"; False when the actor already owned it."""
+        return await self._assign(incident, actor, actor, "took")
+
+    async def _assign(self, incident: Incident, actor: str, assignee: str,
+                      kind: ChangeKind) -> bool:
+        updated = await self.incidents.assign(incident, actor, assignee)
+        if updated is None or not updated.changed:
+            return False
+        await self._show(updated.incident, Change(kind, actor, subject=assignee))
+        return True
+
+    async def resolve(self, incident: Incident, actor: str, note: str = "") -> bool:
+        """Close the incident; False when it was already resolved."""
+        updated = await self.incidents.resolve(incident, actor, note)
+        if updated is None or not updated.changed:
+            return False
+        await self._show(updated.incident, Change("resolved", actor, text=note))
+        return True
+
+    async def _show(self, incident: Incident, change: Change) -> None:
+        await self.cards.refresh(incident.id)
+        await self.announcer.post_change(incident, change)
+
+    # -- alerts ------------------------------------------------------------------------------
+
+    async def announce(self, result: IntakeResult) -> None:
+        """Post the card if nobody has; otherwise redraw it and say what changed, once."""
+        incident = result.incident
+        if incident is None:
+            return
+        if not incident.card_ts:
+            posted, by_us = await self.cards.post_once(incident)
+            if result.changes and not by_us:
+                # Someone else posted (or is posting) the card, perhaps from a state read
+                # before these changes: it is redrawn, and once it exists, they are said.
+                self.cards.request_refresh(incident.id)
+                if posted.card_ts and not result.created:
+                    states = await self.alert_states.states(incident.id)
+                    await self.announcer.post_alert_changes(posted, result.changes, states)
+            if self.auto_metrics and result.created and self.is_walkable(posted):
+                await self.run_step(posted, StepName.METRICS, "alertmanager")
+            return
+        if not result.changes:
+            return
+        self.cards.request_refresh(incident.id)
+        states = await self.alert_states.states(incident.id)
+        await self.announcer.post_alert_changes(incident, result.changes, states)
+
+    # -- the walk ----------------------------------------------------------------------------
+
+    async def run_step(self, incident: Incident, step: StepName, actor: str | None
+                       ) -> StepRun | None:
+        """Run the step (once at a time), report its findings and redraw the card.
+
+        None when the step is already running for this incident.
+        """
+        if not self.is_walkable(incident):
+            raise InputError(f"{incident.id} is not about a catalog service: there is nothing "
+                             "to query for it.")
+
+        async def started() -> None:
+            self.cards.request_refresh(incident.id)
+
+        run = await self.walk.run_step(incident, step, actor, on_start=started)
+        if run is None:
+            return None
+        current = await self.incidents.store.get(incident.id) or incident
+        await self.announcer.post_step(current, run.result)
+        if run.leader_changed:
+            await self.announcer.post_ranking(current, run.after)
+        self.cards.request_refresh(incident.id)
+        return run
+
+    # -- the RCA -----------------------------------------------------------------------------
+
+    async def draft_rca(self, incident: Incident) -> Rca:
+        """A fresh draft from the evidence, keeping what people wrote."""
+        return await self.rca.current(incident)
+
+    async def save_rca(self, incident: Incident, expected_version: int,
+                       submitted: Mapping[Section, str], prefilled: Mapping[Section, str],
+                       actor: str) -> Rca | None:
+        """Save a person's edit; None when someone saved a newer version meanwhile.
+
+        Quick enough for a modal's 3-second answer: saying so in the thread is
+        :meth:`rca_edited`'s job, after the answer.
+        """
+        return await self.rca.save_edit(incident, expected_version, submitted, prefilled, actor)
+
+    async def rca_edited(self, incident: Incident, actor: str, saved: Rca) -> None:
+        """Say in the thread that the RCA was edited."""
+        await self.announcer.post_change(incident,
+                                         Change("rca_edited", actor, text=str(saved.version)))
+
+    async def latest_rca(self, incident_id: str) -> Rca | None:
+        """The RCA as last saved (to tell an editor who saved a newer version)."""
+        return await self.rca.rcas.get(incident_id)
+
+    async def export_rca(self, incident: Incident) -> None:
+        """Post the RCA as a Markdown file in the incident's thread."""
+        text = await self.rca.markdown(incident)
+        await self.announcer.post_file(incident, f"rca-{incident.id}.md", text.encode(),
+                                       f"RCA of {incident.id}")
