@@ -24,10 +24,10 @@ from packaging.requirements import Requirement
 from bot import cli
 from bot.app import create_app
 from bot.config import load_settings, settings_from_mapping
-from bot.sim.scenarios import SCENARIOS, get
 from bot.triage.playbook_loader import load_playbooks
 from tests.conftest import ROOT
 from tests.packaging import compose, dockerfile, dockerignore, locked, tools
+from triage_sim.service.scenarios import SCENARIOS, get
 
 DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE = ROOT / "docker-compose.yml"

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 
 from bot.app import Runtime
-from bot.sim.scenarios import SCENARIOS, Scenario
-from bot.sim.service import ServiceStandIn
-from bot.sim.slack import SlackStandIn
 from bot.triage.findings import StepName, StepResult, StepStatus
 from bot.triage.rca import Section
 from tests.support.bot_harness import BotHarness, populate, running_bot
 from tests.support.scenario_prometheus import ScenarioPrometheus, scenario_prometheus
+from triage_sim.service.scenarios import SCENARIOS, Scenario
+from triage_sim.service.standin import ServiceStandIn
+from triage_sim.slack.standin import SlackStandIn
 
 __all__ = ["scenario_prometheus"]
 

@@ -1,18 +1,19 @@
 """The walk and the RCA outside Slack, for the terminal commands (``triage``, ``rca``).
 
-The same Walk the bot runs, over the configured backends, with an in-process store for the
-terminal walk (nothing is written to Redis).
+The same Walk the bot runs, over the configured backends. The terminal walk keeps its state in
+the Redis it is given under a throwaway key prefix, deleted when the walk ends, so it leaves
+nothing behind and never touches the bot's own incidents.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
-import fakeredis
 
 from bot.config import Settings
 from bot.errors import InputError
@@ -20,8 +21,9 @@ from bot.models import EventKind, Incident, Severity, TimelineEvent, utcnow
 from bot.sources.pprof.client import PprofClient, profile_executor
 from bot.sources.registry import Sources
 from bot.store import AlertStateStore, ClaimStore, IncidentStore, Keys
-from bot.store.connection import connect_redis
+from bot.store.connection import Redis, connect_redis, redis_ping
 from bot.store.rca import RcaStore
+from bot.store.scratch import scratch_keys
 from bot.store.walk import WalkContextState, WalkStore
 from bot.triage.findings import STEP_ORDER
 from bot.triage.playbook_loader import load_playbooks
@@ -30,12 +32,34 @@ from bot.triage.report_text import diagnosis_report, step_report
 from bot.triage.steps.base import StepDeps
 from bot.triage.walk import Walk, WalkStores
 
+#: How long ``triage`` waits for Redis to answer PING before looking elsewhere.
+PING_TIMEOUT_S = 5.0
+
+
+async def open_reachable_redis(url: str) -> Redis | None:
+    """A client for ``url`` when Redis answers PING there in time, else ``None``."""
+    redis = connect_redis(url)
+    try:
+        async with asyncio.timeout(PING_TIMEOUT_S):
+            if await redis_ping(redis):
+                return redis
+    except TimeoutError:
+        pass
+    await redis.aclose()
+    return None
+
 
 @asynccontextmanager
-async def _walk_for(settings: Settings, profile_seconds: int | None
+async def _walk_for(settings: Settings, redis: Redis, profile_seconds: int | None
                     ) -> AsyncIterator[tuple[Walk, RcaService]]:
-    redis = fakeredis.FakeAsyncRedis(decode_responses=True)
-    keys = Keys("terminal")
+    async with scratch_keys(redis, settings.key_prefix) as keys, \
+            _walk_on(settings, redis, keys, profile_seconds) as walk_and_rca:
+        yield walk_and_rca
+
+
+@asynccontextmanager
+async def _walk_on(settings: Settings, redis: Redis, keys: Keys, profile_seconds: int | None
+                   ) -> AsyncIterator[tuple[Walk, RcaService]]:
     processes = profile_executor()
     stores = WalkStores(incidents=IncidentStore(redis, keys), walk=WalkStore(redis, keys),
                         alerts=AlertStateStore(redis, keys), claims=ClaimStore(redis, keys))
@@ -49,17 +73,19 @@ async def _walk_for(settings: Settings, profile_seconds: int | None
                    RcaService(stores.incidents, stores.walk, RcaStore(redis, keys), playbooks))
     finally:
         processes.shutdown(wait=True)
-        await redis.aclose()
 
 
-async def terminal_walk(settings: Settings, name: str, since: timedelta,
+async def terminal_walk(settings: Settings, redis: Redis, name: str, since: timedelta,
                         profile_seconds: int | None) -> None:
-    """Walk every step for the service, printing findings, the ranking and the RCA draft."""
+    """Walk every step for the service, printing findings, the ranking and the RCA draft.
+
+    State lives in ``redis`` (the caller's, closed by the caller) under a throwaway prefix.
+    """
     service = settings.catalog.get(name)
     if service is None:
         known = ", ".join(settings.catalog.names()) or "none"
         raise InputError(f"unknown service {name!r}; the catalog has: {known}")
-    async with _walk_for(settings, profile_seconds) as (walk, rca):
+    async with _walk_for(settings, redis, profile_seconds) as (walk, rca):
         created = await walk.stores.incidents.create(
             lambda iid, n: Incident(id=iid, number=n, service=service.name,
                                     summary=f"terminal triage of {service.name}",

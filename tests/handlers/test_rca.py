@@ -3,10 +3,10 @@ and exports as Markdown to the thread."""
 
 from __future__ import annotations
 
-from bot.sim.slack_blockkit import validate_view
 from bot.triage.rca import Section
 from tests.handlers.test_commands import start, texts
 from tests.support.bot_harness import BotHarness
+from triage_sim.slack.blockkit import validate_view
 
 
 async def open_form(bot: BotHarness, user: str = "U0ALICE") -> str:

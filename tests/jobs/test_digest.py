@@ -8,11 +8,11 @@ from bot.app import JOB_CONTEXT, SCHEDULER
 from bot.jobs.context import using
 from bot.jobs.digest import DigestRow, digest_blocks, post_digest, sweep
 from bot.models import Incident
-from bot.sim.slack_blockkit import validate_blocks
 from bot.triage.findings import StepName, StepResult, StepStatus
 from tests.jobs.conftest import open_incident, schedule
 from tests.support.bot_harness import running_bot
 from tests.support.polling import eventually
+from triage_sim.slack.blockkit import validate_blocks
 
 NOW = datetime(2026, 8, 10, 9, 0, tzinfo=UTC)
 

@@ -10,7 +10,6 @@ from bot.app import JOB_CONTEXT, SCHEDULER
 from bot.jobs.context import using
 from bot.jobs.vitals import refresh, vital_queries
 from bot.models import Incident
-from bot.sim.slack_blockkit import validate_blocks
 from bot.slack.cards import incident_card
 from bot.slack.vitals_blocks import vitals_section
 from bot.store.vitals import Vital, Vitals
@@ -18,6 +17,7 @@ from bot.store.walk import WalkContextState
 from tests.jobs.conftest import open_incident, schedule
 from tests.jobs.fake_prometheus import FakePrometheus
 from tests.support.bot_harness import BotHarness, running_bot
+from triage_sim.slack.blockkit import validate_blocks
 
 ROLES = {"requests_total": "axum_http_requests_total",
          "request_duration_bucket": "axum_http_requests_duration_seconds_bucket",

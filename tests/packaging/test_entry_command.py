@@ -26,12 +26,12 @@ import aiohttp
 import pytest
 
 from bot.cli import build_parser
-from bot.cli_sim import add_sim_commands
-from bot.sim.scenarios import get
-from bot.sim.slack import SlackStandIn
+from bot.cli.sim import add_sim_commands
 from tests.conftest import ROOT
 from tests.packaging import compose, dockerfile
 from tests.support.redis_server import RedisServer, free_port
+from triage_sim.service.scenarios import get
+from triage_sim.slack.standin import SlackStandIn
 
 STARTUP_S = 45.0
 #: Where the container's paths are in the repository (the image's COPY and compose's mounts).
@@ -74,7 +74,7 @@ def local_argv(argv: list[str], port: int) -> list[str]:
     out[out.index("--port") + 1] = str(port)
     script = Path(sys.executable).parent / "triage-bot"
     if out[:2] == ["triage-bot", "sim"] and not cli_has_sim():
-        return [sys.executable, "-m", "bot.cli_sim", *out[1:]]
+        return [sys.executable, "-m", "bot.cli.sim", *out[1:]]
     return [str(script), *out[1:]] if script.exists() else [sys.executable, "-m", "bot.cli",
                                                              *out[1:]]
 
@@ -215,7 +215,7 @@ def test_standin_command_parses() -> None:
     assert get(args.scenario).name == args.scenario and args.host == "0.0.0.0"
     if not cli_has_sim():
         pytest.skip("`triage-bot sim` is not wired into bot/cli.py yet "
-                    "(bot.cli_sim.add_sim_commands); compose's checkout service needs it")
+                    "(bot.cli.sim.add_sim_commands); compose's checkout service needs it")
     assert build_parser().parse_args(argv[1:]).scenario == args.scenario
 
 

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from bot.models import Severity
-from bot.sim.slack_blockkit import validate_blocks
 from bot.slack.blocks import MAX_BLOCKS_MESSAGE
 from bot.slack.diagnosis_blocks import diagnosis_blocks, diagnosis_text
 from bot.slack.findings_blocks import (
@@ -37,6 +36,7 @@ from bot.triage.findings import (
     StepStatus,
     Window,
 )
+from triage_sim.slack.blockkit import validate_blocks
 
 HOSTILE = "<!channel> <@U123> & `tick` <https://evil.example|click> <!here>"
 START = datetime(2026, 3, 1, 10, 2, tzinfo=UTC)
