@@ -5,16 +5,19 @@ BIN := $(VENV)/bin
 
 .PHONY: venv demo test lint lock serve clean
 
-$(BIN)/triage-bot: requirements.lock pyproject.toml
+# The development venv: runtime + demo + dev pins (requirements-dev.lock), the bot and the
+# simulators (sim/, the triage-bot-sim distribution) installed editable from this checkout.
+$(BIN)/triage-bot: requirements-dev.lock pyproject.toml sim/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e . -e ./sim
 	touch $@
 
 venv: $(BIN)/triage-bot
 
 # The whole incident on this machine alone (SCENARIO=tokio-starvation etc.; see --list).
+# The venv holds the demo extra and the simulators.
 demo: venv
 	$(BIN)/triage-bot demo $(if $(SCENARIO),--scenario $(SCENARIO))
 
@@ -25,10 +28,12 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# Re-pin after changing dependencies in pyproject.toml.
+# Re-pin after changing dependencies in pyproject.toml: requirements.lock is the runtime only
+# (what the image installs), requirements-dev.lock adds the demo and dev extras (the venv, CI).
 lock: venv
 	$(BIN)/pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra demo --extra dev -o requirements-dev.lock
 
 serve: venv
 	$(BIN)/triage-bot serve --config $${TRIAGE_CONFIG:-triage.yaml}

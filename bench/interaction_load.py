@@ -26,13 +26,13 @@ import aiohttp
 from aiohttp import web
 
 from bench.common import summary, table
-from bot.sim.scenarios import get as get_scenario
-from bot.sim.service import ServiceStandIn
-from bot.sim.slack import SlackStandIn
-from bot.sim.slack_client import Delivery, SlackSender
 from tests.support.bot_harness import SIGNING_SECRET, populate
 from tests.support.bot_process import BotProcess
 from tests.support.redis_server import RedisServer
+from triage_sim.service.scenarios import get as get_scenario
+from triage_sim.service.standin import ServiceStandIn
+from triage_sim.slack.sender import Delivery, SlackSender
+from triage_sim.slack.standin import SlackStandIn
 
 STEPS = ("metrics", "logs", "traces", "profile")
 

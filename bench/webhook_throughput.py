@@ -23,10 +23,10 @@ from aiohttp import web
 
 from bench.common import summary, table
 from bot.app import Runtime
-from bot.sim.slack import SlackStandIn
 from tests.support.alert_payloads import alert, notification
 from tests.support.bot_harness import ALERT_TOKEN, populate, running_bot
 from tests.support.redis_server import RedisServer
+from triage_sim.slack.standin import SlackStandIn
 
 
 def payloads(count: int, groups: int) -> list[bytes]:

@@ -11,17 +11,16 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
+from bot.composition import open_walk, rca_service
 from bot.config import DEFAULT_REDIS_URL, Settings
 from bot.errors import ConfigError
 from bot.jobs import job_specs
@@ -31,32 +30,23 @@ from bot.scheduler import JobScheduler
 from bot.slack.client import build_web_client
 from bot.slack.outbound import SlackOutbound
 from bot.slack.pacing import ChannelPacer
-from bot.sources.pprof.client import PprofClient, profile_executor
-from bot.sources.registry import Sources
-from bot.store.alerts import AlertStateStore
 from bot.store.cards import CardStore
-from bot.store.claims import ClaimStore
 from bot.store.connection import Redis, connect_redis, redis_ping
-from bot.store.incidents import IncidentStore
 from bot.store.keys import Keys
 from bot.store.leases import LeaseStore
-from bot.store.rca import RcaStore
 from bot.store.vitals import VitalsStore
-from bot.store.walk import WalkStore
 from bot.tasks import TaskSupervisor
 from bot.triage.cards import CardKeeper
 from bot.triage.incidents import IncidentService
 from bot.triage.intake import AlertIntake
-from bot.triage.playbook_loader import load_playbooks
-from bot.triage.rca_service import RcaService
 from bot.triage.service import TriageService
-from bot.triage.steps.base import StepDeps
-from bot.triage.walk import Walk, WalkStores
+from bot.triage.walk import Walk
 from handlers import actions, alerts, commands, events, health, views
 from handlers import rca as rca_handlers
 from handlers import walk as walk_handlers
 from handlers.replies import ResponseUrls
 from handlers.services import Services
+from handlers.slack_http import SlackRoute, request_kind, slack_route
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +77,7 @@ ALERT_RECEIVER: web.AppKey[alerts.Receiver] = web.AppKey("alert_receiver")
 SCHEDULER = web.AppKey("scheduler", JobScheduler)
 JOB_CONTEXT = web.AppKey("job_context", JobContext)
 OUTBOUND = web.AppKey("outbound", SlackOutbound)
+SLACK_ROUTE: web.AppKey[SlackRoute | None] = web.AppKey("slack_route")
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Application:
@@ -157,28 +148,11 @@ async def _loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _walk_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, runtime = app[SETTINGS], app[RUNTIME]
-    playbooks = load_playbooks(settings.playbooks_dir)
-    threads = ThreadPoolExecutor(max_workers=settings.backends.max_concurrency + 4,
-                                 thread_name_prefix="triage-work")
-    processes = profile_executor()
-    sources = await Sources.open(settings.backends, threads)
-    pprof_session = aiohttp.ClientSession()
-    keys = Keys(settings.key_prefix)
-    stores = WalkStores(
-        incidents=IncidentStore(app[REDIS], keys), walk=WalkStore(app[REDIS], keys),
-        alerts=AlertStateStore(app[REDIS], keys), claims=ClaimStore(app[REDIS], keys))
-    # CPU work (log tallies, span analysis, profiles, charts) goes to processes: in threads it
-    # fought the event loop for the GIL (the interaction benchmark measured 0.5 s of loop lag).
-    deps = StepDeps(sources=sources, pprof=PprofClient(pprof_session, processes),
-                    executor=processes, profile_seconds=runtime.profile_seconds)
-    app[WALK] = Walk(stores, playbooks, settings.catalog, deps,
-                     step_timeout_s=runtime.step_timeout_s)
-    yield
-    await sources.close()
-    await pprof_session.close()
-    threads.shutdown(wait=False, cancel_futures=True)
-    # Joining worker processes blocks: off the loop, which may still be draining other work.
-    await asyncio.to_thread(processes.shutdown, wait=True, cancel_futures=True)
+    async with open_walk(settings, app[REDIS], Keys(settings.key_prefix),
+                         profile_seconds=runtime.profile_seconds,
+                         step_timeout_s=runtime.step_timeout_s) as walk:
+        app[WALK] = walk
+        yield
 
 
 def build_triage(app: web.Application, outbound: SlackOutbound) -> TriageService:
@@ -191,8 +165,7 @@ def build_triage(app: web.Application, outbound: SlackOutbound) -> TriageService
     return TriageService(
         incidents=incidents, alert_states=walk.stores.alerts, walk=walk, cards=cards,
         intake=AlertIntake(incidents, walk.stores.alerts, settings.file.alerts.service_labels),
-        rca=RcaService(walk.stores.incidents, walk.stores.walk, RcaStore(app[REDIS], keys),
-                       walk.playbooks),
+        rca=rca_service(walk, app[REDIS], keys),
         announcer=outbound, auto_metrics=settings.file.alerts.run_metrics_on_open)
 
 
@@ -208,12 +181,15 @@ async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
         settings=settings, triage=triage, claims=app[WALK].stores.claims, tasks=app[TASKS],
         metrics=metrics, client=client, replies=ResponseUrls(session))
     app[ALERT_RECEIVER] = alerts.receiver(services)
+    # The door (handlers/slack_http.py) verifies signatures before anything is parsed.
     bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret or "",
-                    request_verification_enabled=not app[RUNTIME].socket_mode,
-                    process_before_response=False)
+                    request_verification_enabled=False, process_before_response=False)
     for module in (commands, actions, views, events, rca_handlers, walk_handlers):
         module.register(bolt, services)
     app[SERVICES], app[BOLT], app[OUTBOUND] = services, bolt, outbound
+    secret = settings.slack_signing_secret
+    app[SLACK_ROUTE] = (None if app[RUNTIME].socket_mode or not secret
+                        else slack_route(bolt, secret, services.claims, metrics))
     socket = await _start_socket_mode(app, bolt, metrics)
     yield
     if socket is not None:
@@ -262,21 +238,11 @@ async def _start_socket_mode(
 
 
 async def _slack_events(request: web.Request) -> web.StreamResponse:
-    started = time.perf_counter()
-    bolt_request = await to_bolt_request(request)
-    response = await to_aiohttp_response(await request.app[BOLT].async_dispatch(bolt_request))
-    kind = request_kind(bolt_request.body)
-    request.app[METRICS].ack_latency.labels(kind).observe(time.perf_counter() - started)
-    return response
+    route = request.app[SLACK_ROUTE]
+    if route is None:
+        raise web.HTTPNotFound(text="this bot talks to Slack over Socket Mode")
+    return await route(request)
 
 
 async def _alertmanager(request: web.Request) -> web.StreamResponse:
     return await request.app[ALERT_RECEIVER](request)
-
-
-def request_kind(body: dict[str, object]) -> str:
-    """command, block_actions, view_submission, event_callback, ... for the ack histogram."""
-    if "command" in body:
-        return "command"
-    kind = body.get("type")
-    return str(kind) if isinstance(kind, str) else "other"

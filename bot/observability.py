@@ -35,6 +35,10 @@ class BotMetrics:
         self.slack_errors = Counter(
             "triage_slack_api_errors_total", "Slack Web API calls that failed",
             ["method", "error"], registry=r)
+        self.slack_rejected = Counter(
+            "triage_slack_rejected_total",
+            "Slack HTTP requests refused at the door (unsigned, stale, bad_signature, replayed, "
+            "malformed)", ["reason"], registry=r)
         self.duplicates = Counter(
             "triage_slack_duplicates_total", "Slack deliveries ignored as duplicates",
             ["kind"], registry=r)

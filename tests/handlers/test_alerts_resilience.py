@@ -9,12 +9,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.sim.slack import SlackStandIn
 from tests.handlers.test_alerts import INTAKE_ONLY
 from tests.support.alert_payloads import alert, notification
 from tests.support.bot_harness import catalog_config, populate, post_alert, running_bot
 from tests.support.bot_process import BotProcess
 from tests.support.redis_server import RedisServer
+from triage_sim.slack.standin import SlackStandIn
 
 GROUP = '{}:{alertname="MemoryGrowth", service="checkout"}'
 

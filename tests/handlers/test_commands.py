@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 from bot.app import METRICS
-from bot.sim.slack_blockkit import validate_blocks
 from tests.support.bot_harness import BotHarness
 from tests.support.polling import eventually
+from triage_sim.slack.blockkit import validate_blocks
 
 
 def texts(blocks: Any) -> str:

@@ -4,9 +4,9 @@ and exports as Markdown to the thread."""
 from __future__ import annotations
 
 from bot.models import Section
-from bot.sim.slack_blockkit import validate_view
 from tests.handlers.test_commands import start, texts
 from tests.support.bot_harness import BotHarness
+from triage_sim.slack.blockkit import validate_view
 
 
 async def open_form(bot: BotHarness, user: str = "U0ALICE") -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.app import Runtime
-from bot.sim.slack import SlackStandIn
-from bot.sim.slack_client import SlackSender
 from tests.handlers.test_commands import texts
 from tests.support.bot_harness import populate, running_bot
+from triage_sim.slack.sender import SlackSender
+from triage_sim.slack.standin import SlackStandIn
 
 
 async def test_commands_and_clicks_over_socket_mode(redis_url: str, key_prefix: str) -> None:

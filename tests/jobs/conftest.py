@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from bot.models import Incident, Severity
-from bot.sim import scenarios
-from bot.sim.history import backfill, promtool_binary
-from bot.sim.prometheus_process import BackfilledPrometheus, prometheus_binary
 from bot.triage.incidents import Declaration
 from handlers.services import Services
 from tests.jobs.fake_prometheus import FakePrometheus
+from triage_sim.replay.history import backfill, promtool_binary
+from triage_sim.replay.prometheus_process import BackfilledPrometheus, prometheus_binary
+from triage_sim.service import scenarios
 
 #: Nothing fires on its own during a test (a day between sweeps) unless a test says so.
 QUIET: dict[str, Any] = {"reminder_after": 86400, "refresh_every": 86400,

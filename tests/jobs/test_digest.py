@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from bot.app import JOB_CONTEXT, SCHEDULER
 from bot.jobs.digest import DigestRow, digest_blocks, post_digest, sweep
 from bot.models import Incident, StepName, StepResult, StepStatus
-from bot.sim.slack_blockkit import validate_blocks
 from tests.jobs.conftest import open_incident, schedule
 from tests.support.bot_harness import running_bot
 from tests.support.polling import eventually
+from triage_sim.slack.blockkit import validate_blocks
 
 NOW = datetime(2026, 8, 10, 9, 0, tzinfo=UTC)
 

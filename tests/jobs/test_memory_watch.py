@@ -10,12 +10,12 @@ import pytest
 from bot.app import JOB_CONTEXT, SCHEDULER
 from bot.jobs.memory_watch import forecast, watch
 from bot.models import StepName, StepStatus
-from bot.sim.slack_state import Message
 from bot.store.leases import JobRun
 from tests.jobs.conftest import open_incident, schedule
 from tests.jobs.fake_prometheus import FakePrometheus
 from tests.support.bot_harness import BotHarness, running_bot
 from tests.support.polling import eventually
+from triage_sim.slack.state import Message
 
 GIB, MIB = 1024**3, 1024**2
 LIMIT = 2 * GIB  # checkout's memory_limit in the test catalog

@@ -10,11 +10,11 @@ from bot.app import JOB_CONTEXT, SCHEDULER
 from bot.jobs.context import JobContext
 from bot.jobs.reminders import remind, reminder_text
 from bot.models import EventKind, Incident, StepName, StepResult, StepStatus, TimelineEvent, utcnow
-from bot.sim.slack_state import Message
 from bot.store.leases import JobRun
 from tests.jobs.conftest import open_incident, schedule
 from tests.support.bot_harness import BotHarness, running_bot
 from tests.support.polling import eventually
+from triage_sim.slack.state import Message
 
 
 def is_reminder(message: Message) -> bool:

@@ -20,8 +20,6 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
-from bot.sim.slack import SlackStandIn
-from bot.sim.slack_state import Message
 from bot.store.keys import Keys
 from bot.store.leases import JobRun, LeaseStore
 from tests.jobs.conftest import schedule
@@ -29,6 +27,8 @@ from tests.support.alert_payloads import alert, notification
 from tests.support.bot_harness import catalog_config, populate, post_alert
 from tests.support.bot_process import BotProcess
 from tests.support.polling import eventually
+from triage_sim.slack.standin import SlackStandIn
+from triage_sim.slack.state import Message
 
 LEASE_S = 1.0
 GROUP = '{}:{alertname="HighLatency", service="checkout"}'

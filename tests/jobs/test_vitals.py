@@ -9,12 +9,12 @@ from typing import Any
 from bot.app import JOB_CONTEXT, SCHEDULER
 from bot.jobs.vitals import refresh, vital_queries
 from bot.models import Incident, Vital, Vitals, WalkContextState
-from bot.sim.slack_blockkit import validate_blocks
 from bot.slack.cards import incident_card
 from bot.slack.vitals_blocks import vitals_section
 from tests.jobs.conftest import open_incident, schedule
 from tests.jobs.fake_prometheus import FakePrometheus
 from tests.support.bot_harness import BotHarness, running_bot
+from triage_sim.slack.blockkit import validate_blocks
 
 ROLES = {"requests_total": "axum_http_requests_total",
          "request_duration_bucket": "axum_http_requests_duration_seconds_bucket",

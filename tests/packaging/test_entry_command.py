@@ -26,12 +26,12 @@ import aiohttp
 import pytest
 
 from bot.cli import build_parser
-from bot.cli_sim import add_sim_commands
-from bot.sim.scenarios import get
-from bot.sim.slack import SlackStandIn
+from bot.cli.sim import add_sim_commands
 from tests.conftest import ROOT
 from tests.packaging import compose, dockerfile
 from tests.support.redis_server import RedisServer, free_port
+from triage_sim.service.scenarios import get
+from triage_sim.slack.standin import SlackStandIn
 
 STARTUP_S = 45.0
 #: Where the container's paths are in the repository (the image's COPY and compose's mounts).
@@ -44,8 +44,10 @@ _LEAKS = ("SLACK_", "TRIAGE_", "REDIS_URL", "PROMETHEUS_URL", "LOKI_URL", "JAEGE
           "TEMPO_URL")
 
 
-def _final_stage() -> list[dockerfile.Instruction]:
-    return dockerfile.final_stage(dockerfile.parse(ROOT / "Dockerfile"))
+def _final_stage(service: str = "triage-bot") -> list[dockerfile.Instruction]:
+    """The final stage of the Dockerfile compose builds the service's image from."""
+    build = _service(service)["build"]
+    return dockerfile.final_stage(dockerfile.parse(ROOT / build["context"] / build["dockerfile"]))
 
 
 def _service(name: str) -> dict[str, Any]:
@@ -56,7 +58,7 @@ def _service(name: str) -> dict[str, Any]:
 def container_env(service: str, tmp: Path, **overrides: str) -> dict[str, str]:
     """The environment the service's container gets: image ENV, then compose's, paths mapped."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(_LEAKS)}
-    image = {k: v for k, v in dockerfile.env_vars(_final_stage()).items() if k != "PATH"}
+    image = {k: v for k, v in dockerfile.env_vars(_final_stage(service)).items() if k != "PATH"}
     declared = compose.interpolate_tree(compose.environment(_service(service)), DOT_ENV)
     merged = {**image, **declared}
     for key, value in merged.items():
@@ -73,17 +75,8 @@ def local_argv(argv: list[str], port: int) -> list[str]:
     out[out.index("--host") + 1] = "127.0.0.1"
     out[out.index("--port") + 1] = str(port)
     script = Path(sys.executable).parent / "triage-bot"
-    if out[:2] == ["triage-bot", "sim"] and not cli_has_sim():
-        return [sys.executable, "-m", "bot.cli_sim", *out[1:]]
     return [str(script), *out[1:]] if script.exists() else [sys.executable, "-m", "bot.cli",
                                                              *out[1:]]
-
-
-def cli_has_sim() -> bool:
-    """Whether ``triage-bot sim`` is wired into bot/cli.py yet."""
-    parser = build_parser()
-    return any("sim" in action.choices for action in parser._actions
-               if isinstance(action, argparse._SubParsersAction))
 
 
 @asynccontextmanager
@@ -148,9 +141,9 @@ def unstructured_tracebacks(output: str) -> list[str]:
     return [line for line in stray if "Traceback" in line or "Error" in line]
 
 
-async def healthcheck(env: Mapping[str, str]) -> int:
-    """Run the image's HEALTHCHECK command; its exit code."""
-    [health] = [i for i in _final_stage() if i.keyword == "HEALTHCHECK"]
+async def healthcheck(env: Mapping[str, str], service: str = "triage-bot") -> int:
+    """Run the service's image's HEALTHCHECK command; its exit code."""
+    [health] = [i for i in _final_stage(service) if i.keyword == "HEALTHCHECK"]
     argv = health.exec_form()
     argv[0] = sys.executable if argv[0] == "python" else argv[0]
     child = await asyncio.create_subprocess_exec(*argv, env=dict(env),
@@ -213,10 +206,9 @@ def test_standin_command_parses() -> None:
     add_sim_commands(parser.add_subparsers())
     args = parser.parse_args(argv[1:])
     assert get(args.scenario).name == args.scenario and args.host == "0.0.0.0"
-    if not cli_has_sim():
-        pytest.skip("`triage-bot sim` is not wired into bot/cli.py yet "
-                    "(bot.cli_sim.add_sim_commands); compose's checkout service needs it")
     assert build_parser().parse_args(argv[1:]).scenario == args.scenario
+    [cmd] = [i for i in _final_stage("checkout") if i.keyword == "CMD"]
+    assert cmd.exec_form() == argv, "the stand-in image's own CMD is compose's command"
 
 
 async def test_standin_command_serves_metrics_and_health(tmp_path: Path) -> None:
@@ -229,7 +221,7 @@ async def test_standin_command_serves_metrics_and_health(tmp_path: Path) -> None
     async with process(local_argv(argv, port), env, log) as standin, \
             aiohttp.ClientSession() as session:
         await wait_for_200(session, health, standin, log)
-        assert await healthcheck({**env, "TRIAGE_HEALTH_URL": health}) == 0
+        assert await healthcheck({**env, "TRIAGE_HEALTH_URL": health}, "checkout") == 0
         async with session.get(f"http://127.0.0.1:{port}/metrics") as answer:
             assert answer.status == 200
             assert "process_resident_memory_bytes" in await answer.text()

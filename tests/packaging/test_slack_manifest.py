@@ -39,7 +39,8 @@ def manifest(document: dict[str, Any]) -> Manifest:
 
 
 def _code_files() -> list[Path]:
-    """The bot's code: bot/ and handlers/, without bot/sim (the stand-ins play Slack's side)."""
+    """The bot's code: bot/ and handlers/, (the simulator, which plays Slack's side, is triage_sim
+    and lives apart)."""
     files = [*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")]
     return [p for p in files if "sim" not in p.relative_to(ROOT).parts]
 

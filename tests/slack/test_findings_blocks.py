@@ -26,7 +26,6 @@ from bot.models import (
     StepStatus,
     Window,
 )
-from bot.sim.slack_blockkit import validate_blocks
 from bot.slack.blocks import MAX_BLOCKS_MESSAGE
 from bot.slack.diagnosis_blocks import diagnosis_blocks, diagnosis_text
 from bot.slack.findings_blocks import (
@@ -37,6 +36,7 @@ from bot.slack.findings_blocks import (
     step_message,
     window_text,
 )
+from triage_sim.slack.blockkit import validate_blocks
 
 HOSTILE = "<!channel> <@U123> & `tick` <https://evil.example|click> <!here>"
 START = datetime(2026, 3, 1, 10, 2, tzinfo=UTC)

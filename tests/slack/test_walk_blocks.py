@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from bot.models import Candidate, Diagnosis, Incident, StepName, StepStatus
-from bot.sim.slack_blockkit import validate_blocks
 from bot.slack.blocks import MAX_BLOCKS_MESSAGE
 from bot.slack.cards import incident_card
 from bot.slack.walk_blocks import (
@@ -19,6 +18,7 @@ from bot.slack.walk_blocks import (
     walk_buttons,
     walk_section,
 )
+from triage_sim.slack.blockkit import validate_blocks
 
 M, L, T, P = StepName.METRICS, StepName.LOGS, StepName.TRACES, StepName.PROFILE
 NS, RUN, DONE, FAIL = (StepStatus.NOT_STARTED, StepStatus.RUNNING, StepStatus.DONE,

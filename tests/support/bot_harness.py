@@ -14,10 +14,10 @@ from aiohttp import web
 
 from bot.app import SERVICES, TASKS, Runtime, create_app
 from bot.config import Settings, settings_from_mapping
-from bot.sim.slack import SlackStandIn
-from bot.sim.slack_client import SlackSender
 from handlers.services import Services
 from tests.conftest import ROOT
+from triage_sim.slack.sender import SlackSender
+from triage_sim.slack.standin import SlackStandIn
 
 SIGNING_SECRET = "test-signing-secret"
 ALERT_TOKEN = "test-alert-token"

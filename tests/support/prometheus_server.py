@@ -1,6 +1,6 @@
 """A throwaway Prometheus, and a metrics target for it to scrape, started by the tests.
 
-(``PrometheusServer`` runs the binary through ``bot.sim.prometheus_process``.)
+(``PrometheusServer`` runs the binary through ``triage_sim.replay.prometheus_process``.)
 
 ``MetricsTarget`` serves whatever exposition text the test sets (OpenMetrics by default, so
 exemplars are scraped) from a thread, on a free port. ``PrometheusServer`` writes a
@@ -21,7 +21,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bot.sim.prometheus_process import BackfilledPrometheus, ScrapeTarget, prometheus_binary
+from triage_sim.replay.prometheus_process import (
+    BackfilledPrometheus,
+    ScrapeTarget,
+    prometheus_binary,
+)
 
 __all__ = ["OPENMETRICS", "PROMETHEUS_TEXT", "MetricsTarget", "PrometheusServer", "ScrapeTarget",
            "prometheus_binary"]

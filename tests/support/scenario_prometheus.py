@@ -26,9 +26,13 @@ from typing import Any
 
 import pytest
 
-from bot.sim.history import OPENMETRICS_CONTENT_TYPE, BackfillResult, backfill, exposition
-from bot.sim.prometheus_process import BackfilledPrometheus, ScrapeTarget, prometheus_binary
-from bot.sim.scenarios import SCENARIOS, Scenario, ScenarioClock
+from triage_sim.replay.history import OPENMETRICS_CONTENT_TYPE, BackfillResult, backfill, exposition
+from triage_sim.replay.prometheus_process import (
+    BackfilledPrometheus,
+    ScrapeTarget,
+    prometheus_binary,
+)
+from triage_sim.service.scenarios import SCENARIOS, Scenario, ScenarioClock
 
 STEP_S = 30.0
 

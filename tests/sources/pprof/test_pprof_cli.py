@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli_pprof import add_pprof_commands
+from bot.cli.pprof import add_pprof_commands
 from tests.sources.pprof.conftest import (
     FIB_CPU,
     FLAMEGRAPH_DIR,

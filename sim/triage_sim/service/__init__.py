@@ -1,0 +1,1 @@
+"""A misbehaving service (:mod:`.standin`) and the failures it plays (:mod:`.scenarios`)."""
