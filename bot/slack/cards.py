@@ -49,7 +49,10 @@ def status_text(incident: Incident) -> str:
 def card_text(incident: Incident) -> str:
     """Notification fallback text for the card."""
     service = incident.service or "unmapped alert"
-    return clip(f"{incident.id} · {service} · {incident.status.value}: {incident.summary}", 3000)
+    # The notification text is mrkdwn too: a summary from an alert or a person is escaped here
+    # as in the blocks, or "<!channel>" in it would page the whole channel.
+    return clip(escape(f"{incident.id} · {service} · {incident.status.value}: "
+                       f"{incident.summary}"), 3000)
 
 
 def incident_card(incident: Incident, *, extra: list[Block] | None = None) -> list[Block]:
