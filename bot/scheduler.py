@@ -26,6 +26,7 @@ import secrets
 import socket
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -68,6 +69,7 @@ class LeaderLease:
         self._on_loss = on_loss
         self._held = False
         self._valid_until = 0.0
+        self._stop = asyncio.Event()
 
     @property
     def held(self) -> bool:
@@ -85,10 +87,22 @@ class LeaderLease:
         return max(1, math.ceil(self.lease_s * 1000))
 
     async def run(self) -> None:
-        """Poll forever (until cancelled)."""
-        while True:
+        """Poll until :meth:`stop` (or cancellation).
+
+        Stopping is an event, not only a cancel: on Python 3.11 a cancel arriving just as
+        ``poll``'s own timeout fires can be swallowed by ``asyncio.timeout``, leaving the loop
+        asleep with the cancel lost and the shutdown waiting for ever (seen in the tests).
+        """
+        self._stop.clear()
+        while not self._stop.is_set():
             await self.poll()
-            await asyncio.sleep(self.interval_s)
+            with suppress(TimeoutError):
+                async with asyncio.timeout(self.interval_s):
+                    await self._stop.wait()
+
+    def stop(self) -> None:
+        """Make :meth:`run` return after the poll under way."""
+        self._stop.set()
 
     async def poll(self) -> None:
         """Renew the lease if held, else try to take it; act on the outcome."""
@@ -187,8 +201,11 @@ class JobScheduler:
     async def stop(self, drain_s: float = TICK_DRAIN_S) -> None:
         """Stop polling, let running ticks finish for ``drain_s``, then give the lease back."""
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.wait({self._loop_task})
+            self.lease.stop()
+            done, _ = await asyncio.wait({self._loop_task}, timeout=self.lease.interval_s + 1)
+            while not done:  # a poll stuck past its own timeout: cancel until it ends
+                self._loop_task.cancel()
+                done, _ = await asyncio.wait({self._loop_task}, timeout=1.0)
             self._loop_task = None
         self._stopping = True
         if self._scheduler is not None:

@@ -133,6 +133,13 @@ class Walk:
                                                  f"{self.step_timeout_s:g} s"), before
         except TriageError as exc:
             return _failed(step, started, actor, str(exc)), before
+        except Exception as exc:
+            # A bug, or a backend answer no parser foresaw: the step fails and says so; it is
+            # never left "running", and the walk goes on.
+            log.exception("step crashed", extra={"incident_id": incident.id, "step": step.value})
+            return _failed(step, started, actor, f"{step.value} failed inside the bot "
+                                                 f"({type(exc).__name__}); it has been logged"
+                           ), before
         if step is StepName.METRICS:
             await self._remember_context(incident.id, output)
         window = output.window or ctx.window
