@@ -20,7 +20,7 @@ from typing import Any, Literal
 import aiohttp
 
 from bot.errors import SourceUnavailable
-from bot.sources.http import HttpAnswer, HttpBackend
+from bot.sources.http import DEFAULT_MAX_BODY_BYTES, HttpAnswer, HttpBackend
 from bot.sources.otlp import parse_otlp
 from bot.sources.traces import (
     AttributeValue,
@@ -140,10 +140,12 @@ class JaegerClient:
     def create(
         cls, url: str, session: aiohttp.ClientSession, *, timeout: float,
         max_concurrency: int, executor: Executor | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> JaegerClient:
         """A client on ``session`` (one session per backend)."""
         return cls(HttpBackend(BACKEND, url, session, timeout=timeout,
-                               max_concurrency=max_concurrency, executor=executor))
+                               max_concurrency=max_concurrency, executor=executor,
+                               max_body_bytes=max_body_bytes))
 
     async def search(self, query: TraceSearch) -> list[TraceSummary]:
         """Traces of ``query.service`` in the window, slowest first."""

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import aiohttp
 
-from bot.sources.http import HttpBackend
+from bot.sources.http import DEFAULT_MAX_BODY_BYTES, HttpBackend
 from bot.sources.otlp import parse_otlp
 from bot.sources.selectors import quote
 from bot.sources.traces import (
@@ -83,10 +83,12 @@ class TempoClient:
     def create(
         cls, url: str, session: aiohttp.ClientSession, *, timeout: float,
         max_concurrency: int, executor: Executor | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> TempoClient:
         """A client on ``session`` (one session per backend)."""
         return cls(HttpBackend(BACKEND, url, session, timeout=timeout,
-                               max_concurrency=max_concurrency, executor=executor))
+                               max_concurrency=max_concurrency, executor=executor,
+                               max_body_bytes=max_body_bytes))
 
     async def search(self, query: TraceSearch) -> list[TraceSummary]:
         """Traces of ``query.service`` in the window, slowest first."""
