@@ -228,21 +228,45 @@ class HttpBackend:
         self._max_concurrency = max_concurrency
         self._headers = {"Accept": "application/json", **(headers or {})}
         self._executor = executor
+        self._deadlines: set[asyncio.Timeout] = set()
+        self._closed = False
 
     async def get(self, path: str, params: Params | None = None) -> HttpAnswer:
         """GET ``base_url + path``; transport failures become typed errors, statuses do not.
 
         One deadline covers the slot, connecting, the headers and the whole body.
         """
+        if self._closed:
+            raise SourceUnavailable(self.name, "client is closed (the bot is shutting down)")
         progress = _Progress()
         try:
-            async with asyncio.timeout(self.timeout), self._slots:
-                progress.in_slot = True
-                return await self._fetch(self.base_url + path, params, progress)
+            async with asyncio.timeout(self.timeout) as deadline:
+                self._deadlines.add(deadline)
+                try:
+                    async with self._slots:
+                        progress.in_slot = True
+                        return await self._fetch(self.base_url + path, params, progress)
+                finally:
+                    self._deadlines.discard(deadline)
         except TimeoutError as exc:
+            if self._closed:
+                raise SourceUnavailable(
+                    self.name, "call cut short: the bot is shutting down") from exc
             raise SourceTimeout(self.name, self._timeout_message(progress)) from exc
         except aiohttp.ClientError as exc:
             raise SourceUnavailable(self.name, describe_client_error(exc)) from exc
+
+    def close(self) -> None:
+        """Refuse new calls and end the running ones now (their deadlines fire at once).
+
+        Closing an aiohttp session does not wake a call waiting for the next chunk of a
+        trickled body; moving its deadline to now does, and the call fails as SourceUnavailable
+        ("cut short") instead of holding shutdown until its own deadline.
+        """
+        self._closed = True
+        now = asyncio.get_running_loop().time()
+        for deadline in list(self._deadlines):
+            deadline.reschedule(now)
 
     def _timeout_message(self, progress: _Progress) -> str:
         if not progress.in_slot:

@@ -136,6 +136,10 @@ class JaegerClient:
         self._http = http
         self.api: Api | None = None  # learnt from the first answer
 
+    def close(self) -> None:
+        """End calls in flight at once and refuse new ones (the session is closed by its owner)."""
+        self._http.close()
+
     @classmethod
     def create(
         cls, url: str, session: aiohttp.ClientSession, *, timeout: float,

@@ -117,6 +117,10 @@ class LokiClient:
     def __init__(self, http: HttpBackend) -> None:
         self._http = http
 
+    def close(self) -> None:
+        """End calls in flight at once and refuse new ones (the session is closed by its owner)."""
+        self._http.close()
+
     @classmethod
     def create(
         cls,

@@ -220,12 +220,13 @@ class PrometheusClient:
         return await self._names(selector, window) & set(wanted)
 
     async def close(self) -> None:
-        """Release the session if it is ours; calls still running fail at once.
+        """End calls still running at once (SourceUnavailable), then release the session if ours.
 
-        Nothing runs in threads any more, so there is nothing to wait for: closing the
-        session aborts its connections, and every call ends within its own deadline anyway.
+        Nothing runs in threads any more, so there is nothing to wait for.
         """
         self._closed = True
+        if self._http is not None:
+            self._http.close()
         if self._owns_session and self._session is not None:
             await self._session.close()
 

@@ -142,7 +142,14 @@ class Sources:
         return [name for name, client in clients.items() if client is not None]
 
     async def close(self) -> None:
-        """Close every session and client; shut the thread pool down if it is ours."""
+        """End calls in flight, close every client and session, and our thread pool.
+
+        Calls still waiting on a backend (a trickling answer) fail at once rather than
+        holding shutdown until their deadlines.
+        """
+        for client in (self._loki, self._jaeger, self._tempo):
+            if client is not None:
+                client.close()
         if self._prometheus is not None:
             await self._prometheus.close()
         for session in self._sessions:

@@ -79,6 +79,10 @@ class TempoClient:
         self._http = http
         self.api: Api | None = None  # learnt from the first trace-by-id answer
 
+    def close(self) -> None:
+        """End calls in flight at once and refuse new ones (the session is closed by its owner)."""
+        self._http.close()
+
     @classmethod
     def create(
         cls, url: str, session: aiohttp.ClientSession, *, timeout: float,
