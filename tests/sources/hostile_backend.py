@@ -2,29 +2,42 @@
 
 One local aiohttp server on a free port answers every path according to ``mode``:
 
-- ``big``: a 200 MB (``size``) JSON-looking body, chunked, no Content-Length;
+- ``big``: a valid 200 MB (``size``) Prometheus vector answer, chunked, no Content-Length;
 - ``big_announced``: the same with its Content-Length announced up front;
 - ``trickle``: the headers at once, then one byte every ``interval`` seconds, for ever;
 - ``hang``: the headers at once, then nothing;
 - ``ok``: the healthy answer registered for the path (``healthy``), else a 404.
 
-Each misbehaving answer ends when the client goes away or the server closes. Also runnable as
-a process (``python -m tests.sources.hostile_backend MODE``, printing its URL) so a client
-measured in another process does not share its memory.
+Each misbehaving answer ends when the client goes away or the server closes. bench/
+backend_bounds.py serves it too, to clients measured in their own processes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 BIG = 200 * 1000 * 1000
-_CHUNK = b'{"status":"success","data":{"resultType":"vector","result":[' + b" " * (256 * 1024)
+_HEAD = b'{"status":"success","data":{"resultType":"vector","result":['
+_ITEM = b'{"metric":{"__name__":"up","instance":"10.0.0.1:9100"},"value":[1700000000,"1"]}'
+_TAIL = b"]}}"
+_PER_CHUNK = 4096
+
+
+def vector_answer(size: int) -> Iterator[bytes]:
+    """A valid Prometheus vector answer of about ``size`` bytes (never more), in chunks."""
+    count = max(1, (size - len(_HEAD) - len(_TAIL) + 1) // (len(_ITEM) + 1))
+    yield _HEAD
+    while count > 0:
+        batch = min(count, _PER_CHUNK)
+        count -= batch
+        yield b",".join([_ITEM] * batch) + (b"," if count else b"")
+    yield _TAIL
 
 
 @dataclass
@@ -46,6 +59,11 @@ class HostileBackend:
             raise RuntimeError("hostile backend not started")
         return str(self.server.make_url("")).rstrip("/")
 
+    @property
+    def body_size(self) -> int:
+        """The exact size of the huge answer (a little under ``size``)."""
+        return sum(len(part) for part in vector_answer(self.size))
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
         if self.mode == "ok":
@@ -55,7 +73,7 @@ class HostileBackend:
             return web.Response(body=body, content_type="application/json")
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         if self.mode == "big_announced":
-            response.content_length = self.size
+            response.content_length = self.body_size
         await response.prepare(request)
         with contextlib.suppress(ConnectionError, asyncio.CancelledError):
             await self._misbehave(response)
@@ -63,12 +81,11 @@ class HostileBackend:
 
     async def _misbehave(self, response: web.StreamResponse) -> None:
         if self.mode in ("big", "big_announced"):
-            left = self.size
-            while left > 0 and not self.stop.is_set():
-                part = _CHUNK[:left]
+            for part in vector_answer(self.size):
+                if self.stop.is_set():
+                    return
                 await response.write(part)
                 self.sent += len(part)
-                left -= len(part)
             return
         step = self.interval if self.mode == "trickle" else None
         while not self.stop.is_set():
@@ -97,12 +114,3 @@ class HostileBackend:
         await self.close()
 
 
-async def _serve(mode: str) -> None:
-    async with HostileBackend(mode=mode) as backend:
-        print(backend.url, flush=True)
-        # Serve until the parent closes our stdin (or kills us).
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-
-
-if __name__ == "__main__":
-    asyncio.run(_serve(sys.argv[1]))

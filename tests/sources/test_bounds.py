@@ -23,7 +23,7 @@ from bot.config import BackendsConfig
 from bot.errors import SourceError, SourceTimeout, SourceUnavailable
 from bot.sources import Sources, TimeWindow, TraceSearch
 from tests.sources.conftest import ROOT, ours_bytes, real_bytes
-from tests.sources.hostile_backend import BIG, HostileBackend
+from tests.sources.hostile_backend import HostileBackend
 from tests.support.polling import eventually
 
 DEADLINE = 1.0
@@ -121,8 +121,8 @@ async def test_huge_answers_are_refused_as_they_pass_the_cap(
         assert error.message.startswith("answer larger than the 32 MiB limit")
         assert "backends.max_body_bytes" in error.message
         if mode == "big_announced":
-            assert f"({BIG:,} bytes announced)" in error.message
-            assert hostile.sent < BIG  # refused on the header, not read to the end
+            assert f"({hostile.body_size:,} bytes announced)" in error.message
+            assert hostile.sent < hostile.body_size  # refused on the header, not read to the end
         assert elapsed < 5.0
         await healthy_call_is_immediate(hostile, sources, case)
     finally:
