@@ -92,6 +92,19 @@ class BackendsConfig(_Strict):
     tempo: HttpUrl | None = None
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     max_concurrency: int = Field(default=8, ge=1, le=64)
+    #: The largest answer body read from any backend; larger ones fail the step as soon as
+    #: they pass it (the body is read in chunks, never buffered whole first).
+    max_body_bytes: ByteSize = 32 * 1024 * 1024
+    #: Per-backend overrides of ``max_body_bytes``, e.g. ``{loki: 64MiB}``.
+    max_body_bytes_for: dict[Literal["prometheus", "loki", "jaeger", "tempo"], ByteSize] = Field(
+        default_factory=dict)
+
+    def body_limit(self, backend: str) -> int:
+        """The body cap for ``backend``: its override, else ``max_body_bytes``."""
+        for name, limit in self.max_body_bytes_for.items():
+            if name == backend:
+                return limit
+        return self.max_body_bytes
 
 
 class SlackConfig(_Strict):

@@ -1,10 +1,15 @@
-"""aiohttp plumbing shared by the Loki, Jaeger and Tempo clients.
+"""aiohttp plumbing shared by the Prometheus, Loki, Jaeger and Tempo clients.
 
 Each backend gets one ``HttpBackend``: the session it was given (one per backend, so
-connections are reused), a semaphore bounding how many requests it has in flight, and one
-deadline per call that covers waiting for a free slot as well as the request itself. Library
-exceptions stop here: callers see only ``SourceTimeout``, ``SourceUnavailable`` and
-``QueryRejected``, with a message a responder can read in a Slack thread.
+connections are reused), a semaphore bounding how many requests it has in flight, and ONE
+deadline per call covering the wait for a free slot, connecting, waiting for the headers and
+reading the body. A backend that trickles its answer a byte at a time is cut at that deadline,
+and the slot is given back the moment the deadline passes (the request is a task we cancel,
+not a thread we must wait for). The body is read in chunks and refused as soon as it passes
+``max_body_bytes``, so a 1 GB answer never sits in memory. Library exceptions stop here:
+callers see only ``SourceTimeout``, ``SourceUnavailable`` and ``QueryRejected``, with a message
+a responder can read in a Slack thread ("cannot resolve loki.example: Name or service not
+known", not "Unknown error -2").
 """
 
 from __future__ import annotations
@@ -12,26 +17,33 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from bot.errors import QueryRejected, SourceError, SourceTimeout, SourceUnavailable
+from bot.sources.shape import ShapeError
 
 __all__ = [
     "HttpAnswer",
     "HttpBackend",
     "backend_message",
+    "decode_answer",
+    "describe_client_error",
     "error_for_status",
     "new_session",
 ]
 
 T = TypeVar("T")
 
-DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+#: The default cap on one answer's body (``backends.max_body_bytes``).
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+_CHUNK = 64 * 1024
 # Bodies above this size are decoded in the executor: json.loads on a few MB takes tens of ms.
 OFF_LOOP_BYTES = 256 * 1024
 _MESSAGE_CHARS = 500
@@ -124,8 +136,73 @@ def error_for_status(backend: str, status: int, message: str, reason: str = "") 
     return QueryRejected(backend, message or f"HTTP {status} {reason}".strip())
 
 
+def _host_port(exc: aiohttp.ClientConnectorError) -> str:
+    host = exc.host if ":" not in exc.host else f"[{exc.host}]"
+    return f"{host}:{exc.port}"
+
+
+def describe_client_error(exc: aiohttp.ClientError) -> str:
+    """aiohttp's failure in a responder's words, naming the host (and port) it concerns.
+
+    A DNS failure carries a negative ``getaddrinfo`` code, which ``os.strerror`` renders as
+    "Unknown error -2"; the resolver's own text ("Name or service not known") is used instead.
+    """
+    if isinstance(exc, aiohttp.ClientConnectorDNSError) or (
+        isinstance(exc, aiohttp.ClientConnectorError)
+        and isinstance(exc.os_error, socket.gaierror)
+    ):
+        os_error = exc.os_error
+        return f"cannot resolve {exc.host}: {os_error.strerror or os_error}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        # asyncio's strerror is "Connect call failed (host, port)"; the errno's text is plainer.
+        errno = exc.os_error.errno
+        reason = os.strerror(errno) if errno and errno > 0 else str(exc.os_error)
+        return f"cannot connect to {_host_port(exc)}: {reason}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the backend closed the connection before answering in full"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return f"the answer was cut off or badly encoded ({_shorten(str(exc))})"
+    return f"{type(exc).__name__}: {_shorten(str(exc))}" if str(exc) else type(exc).__name__
+
+
+@dataclass
+class _Progress:
+    """How far one call got, so a timeout can say where it stopped."""
+
+    in_slot: bool = False
+    headers: bool = False
+    received: int = 0
+
+
+def decode_answer(backend: str, body: bytes, parse: Callable[[Any], T],
+                  loads: Loads = json.loads) -> T:
+    """``parse(loads(body))``, every failure a SourceError naming what was wrong.
+
+    This is the boundary between a backend's bytes and our types. Parsers raise ShapeError
+    (JSON that is not what the API documents) or SourceError themselves; the library errors
+    below are a safety net for shapes a parser did not foresee, reported the same way, never
+    turned into an empty result.
+    """
+    try:
+        doc = loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise SourceUnavailable(
+            backend, f"answered with malformed JSON ({_shorten(str(exc))}): {body[:80]!r}"
+        ) from None
+    try:
+        return parse(doc)
+    except ShapeError as exc:
+        raise SourceUnavailable(backend, f"answered with an unexpected shape: {exc}") from None
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError,
+            RecursionError) as exc:
+        raise SourceUnavailable(
+            backend, f"answered with an unexpected shape ({type(exc).__name__}: "
+                     f"{_shorten(str(exc))})"
+        ) from None
+
+
 class HttpBackend:
-    """One backend's HTTP access: bounded concurrency, a deadline per call, typed errors."""
+    """One backend's HTTP access: bounded concurrency, one deadline per call, a body cap."""
 
     def __init__(
         self,
@@ -139,63 +216,96 @@ class HttpBackend:
         executor: Executor | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
-        if timeout <= 0 or max_concurrency < 1:
-            raise ValueError("timeout must be positive and max_concurrency at least 1")
+        if timeout <= 0 or max_concurrency < 1 or max_body_bytes < 1:
+            raise ValueError(
+                "timeout must be positive, max_concurrency and max_body_bytes at least 1")
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.max_body_bytes = max_body_bytes
         self._session = session
         self._slots = asyncio.Semaphore(max_concurrency)
         self._max_concurrency = max_concurrency
         self._headers = {"Accept": "application/json", **(headers or {})}
         self._executor = executor
-        self._max_body = max_body_bytes
+        self._deadlines: set[asyncio.Timeout] = set()
+        self._closed = False
 
     async def get(self, path: str, params: Params | None = None) -> HttpAnswer:
-        """GET ``base_url + path``; transport failures become typed errors, statuses do not."""
-        in_slot = False
-        try:
-            async with asyncio.timeout(self.timeout), self._slots:
-                in_slot = True
-                return await self._fetch(self.base_url + path, params)
-        except TimeoutError as exc:
-            raise SourceTimeout(self.name, self._timeout_message(in_slot)) from exc
-        except aiohttp.ClientConnectorError as exc:
-            errno = exc.os_error.errno
-            reason = os.strerror(errno) if errno else str(exc.os_error)
-            raise SourceUnavailable(
-                self.name, f"cannot connect to {self.base_url}: {reason}"
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise SourceUnavailable(
-                self.name, f"request to {self.base_url} failed: {type(exc).__name__}: {exc}"
-            ) from exc
+        """GET ``base_url + path``; transport failures become typed errors, statuses do not.
 
-    def _timeout_message(self, in_slot: bool) -> str:
-        if in_slot:
-            return f"no answer from {self.base_url} within {self.timeout:g}s"
+        One deadline covers the slot, connecting, the headers and the whole body.
+        """
+        if self._closed:
+            raise SourceUnavailable(self.name, "client is closed (the bot is shutting down)")
+        progress = _Progress()
+        try:
+            async with asyncio.timeout(self.timeout) as deadline:
+                self._deadlines.add(deadline)
+                try:
+                    async with self._slots:
+                        progress.in_slot = True
+                        return await self._fetch(self.base_url + path, params, progress)
+                finally:
+                    self._deadlines.discard(deadline)
+        except TimeoutError as exc:
+            if self._closed:
+                raise SourceUnavailable(
+                    self.name, "call cut short: the bot is shutting down") from exc
+            raise SourceTimeout(self.name, self._timeout_message(progress)) from exc
+        except aiohttp.ClientError as exc:
+            raise SourceUnavailable(self.name, describe_client_error(exc)) from exc
+
+    def close(self) -> None:
+        """Refuse new calls and end the running ones now (their deadlines fire at once).
+
+        Closing an aiohttp session does not wake a call waiting for the next chunk of a
+        trickled body; moving its deadline to now does, and the call fails as SourceUnavailable
+        ("cut short") instead of holding shutdown until its own deadline.
+        """
+        self._closed = True
+        now = asyncio.get_running_loop().time()
+        for deadline in list(self._deadlines):
+            deadline.reschedule(now)
+
+    def _timeout_message(self, progress: _Progress) -> str:
+        if not progress.in_slot:
+            return (
+                f"no free request slot within {self.timeout:g}s "
+                f"({self._max_concurrency} requests already in flight)"
+            )
+        if not progress.headers:
+            return f"no answer from {self._where()} within {self.timeout:g}s"
         return (
-            f"no free request slot within {self.timeout:g}s "
-            f"({self._max_concurrency} requests already in flight)"
+            f"answer from {self._where()} not complete within {self.timeout:g}s "
+            f"({progress.received:,} bytes received); the backend is too slow to send it"
         )
 
-    async def _fetch(self, url: str, params: Params | None) -> HttpAnswer:
-        async with self._session.get(url, params=params, headers=self._headers) as response:
-            if (response.content_length or 0) > self._max_body:
-                raise self._too_large()
+    def _where(self) -> str:
+        return urlsplit(self.base_url).netloc or self.base_url
+
+    async def _fetch(self, url: str, params: Params | None, progress: _Progress) -> HttpAnswer:
+        # aiohttp's own timeouts stay off: the caller's single deadline governs every phase.
+        async with self._session.get(url, params=params, headers=self._headers,
+                                     timeout=aiohttp.ClientTimeout(total=None)) as response:
+            progress.headers = True
+            if (response.content_length or 0) > self.max_body_bytes:
+                raise self._too_large(response.content_length)
             chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.content.iter_chunked(64 * 1024):
-                size += len(chunk)
-                if size > self._max_body:
-                    raise self._too_large()
+            async for chunk in response.content.iter_chunked(_CHUNK):
+                progress.received += len(chunk)
+                if progress.received > self.max_body_bytes:
+                    raise self._too_large(None)
                 chunks.append(chunk)
             return HttpAnswer(response.status, b"".join(chunks), response.content_type,
                               response.reason or "")
 
-    def _too_large(self) -> SourceUnavailable:
+    def _too_large(self, announced: int | None) -> SourceUnavailable:
+        size = f" ({announced:,} bytes announced)" if announced else ""
         return SourceUnavailable(
-            self.name, f"answer larger than {self._max_body // (1024 * 1024)} MiB; narrow the query"
+            self.name,
+            f"answer larger than the {_size(self.max_body_bytes)} limit{size}; "
+            "narrow the query or raise backends.max_body_bytes",
         )
 
     def error(self, answer: HttpAnswer) -> SourceError:
@@ -210,23 +320,9 @@ class HttpBackend:
         if len(answer.body) > OFF_LOOP_BYTES and self._executor is not None:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(
-                self._executor, self._decode, answer.body, parse, loads
+                self._executor, decode_answer, self.name, answer.body, parse, loads
             )
-        return self._decode(answer.body, parse, loads)
-
-    def _decode(self, body: bytes, parse: Callable[[Any], T], loads: Loads) -> T:
-        try:
-            doc = loads(body)
-        except ValueError as exc:
-            raise SourceUnavailable(
-                self.name, f"answered with malformed JSON ({exc}): {body[:80]!r}"
-            ) from exc
-        try:
-            return parse(doc)
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-            raise SourceUnavailable(
-                self.name, f"answer not understood ({type(exc).__name__}: {exc})"
-            ) from exc
+        return decode_answer(self.name, answer.body, parse, loads)
 
     async def get_json(self, path: str, params: Params | None, parse: Callable[[Any], T]) -> T:
         """GET, raise the typed error on a non-2xx status, parse the JSON body."""
@@ -234,3 +330,11 @@ class HttpBackend:
         if not answer.ok:
             raise self.error(answer)
         return await self.decode(answer, parse)
+
+
+def _size(count: int) -> str:
+    """``33554432`` -> ``32 MiB``; byte counts below a KiB as bytes."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= scale:
+            return f"{count / scale:g} {unit}"
+    return f"{count} bytes"

@@ -20,8 +20,9 @@ from typing import Any, Literal
 import aiohttp
 
 from bot.errors import SourceUnavailable
-from bot.sources.http import HttpAnswer, HttpBackend
-from bot.sources.otlp import parse_otlp
+from bot.sources.http import DEFAULT_MAX_BODY_BYTES, HttpAnswer, HttpBackend, backend_message
+from bot.sources.otlp import parse_otlp, resource_spans
+from bot.sources.shape import as_float, as_int, as_list, as_mapping, field
 from bot.sources.traces import (
     AttributeValue,
     Span,
@@ -43,61 +44,87 @@ Api = Literal["v3", "legacy"]
 _KIND_NAMES = {kind.value: kind for kind in SpanKind}
 
 
-def _tag_value(tag: Mapping[str, Any]) -> AttributeValue:
+def _tag_value(tag: Mapping[str, Any], where: str) -> AttributeValue:
     kind, value = tag.get("type", "string"), tag.get("value")
     if value is None:
         return ""
     if kind == "bool":
         return value if isinstance(value, bool) else str(value).lower() == "true"
     if kind == "int64":
-        return int(value)  # large values arrive as strings (JavaScript's 2**53 limit)
+        return as_int(value, where)  # large values arrive as strings (JavaScript's 2**53 limit)
     if kind == "float64":
-        return float(value)
+        return as_float(value, where)
     return str(value)
 
 
+def _tags(raw: Any, where: str) -> dict[str, AttributeValue]:
+    found: dict[str, AttributeValue] = {}
+    for i, item in enumerate(as_list(raw, where, null_is_empty=True)):
+        tag = as_mapping(item, f"{where}[{i}]")
+        found[str(field(tag, "key", f"{where}[{i}]"))] = _tag_value(tag, f"{where}[{i}].value")
+    return found
+
+
 def _parent(raw: Mapping[str, Any], trace_id: str) -> str | None:
-    refs = [r for r in raw.get("references") or () if decode_id(r["traceID"]) == trace_id]
+    refs = [as_mapping(r, "references[]")
+            for r in as_list(raw.get("references"), "references", null_is_empty=True)]
+    refs = [r for r in refs if decode_id(field(r, "traceID", "reference")) == trace_id]
     for ref_type in ("CHILD_OF", "FOLLOWS_FROM"):
         for ref in refs:
             if ref.get("refType", "CHILD_OF") == ref_type:
-                return decode_id(ref["spanID"])
+                return decode_id(field(ref, "spanID", "reference"))
     legacy = raw.get("parentSpanID")
-    return decode_id(legacy) if legacy and set(legacy) != {"0"} else None
+    return decode_id(legacy) if legacy and set(str(legacy)) != {"0"} else None
 
 
 def _service(raw: Mapping[str, Any], processes: Mapping[str, Any]) -> str:
-    process = raw.get("process") or processes.get(raw.get("processID", "")) or {}
-    return str(process.get("serviceName") or "unknown_service")
+    process_id = raw.get("processID", "")
+    process = raw.get("process") or (
+        processes.get(process_id) if isinstance(process_id, str) else None) or {}
+    return str(as_mapping(process, "process").get("serviceName") or "unknown_service")
 
 
-def _span(raw: Mapping[str, Any], trace_id: str, processes: Mapping[str, Any]) -> Span:
-    tags = {str(t["key"]): _tag_value(t) for t in raw.get("tags") or ()}
+def _span(raw: Any, trace_id: str, processes: Mapping[str, Any]) -> Span:
+    raw = as_mapping(raw, "span")
+    tags = _tags(raw.get("tags"), "span.tags")
     error = tags.get("error") is True or str(tags.get("otel.status_code", "")) == "ERROR"
+    duration = as_int(raw.get("duration") or 0, "span.duration")
     return Span(
-        span_id=decode_id(raw["spanID"]),
+        span_id=decode_id(field(raw, "spanID", "span")),
         parent_id=_parent(raw, trace_id),
         service=_service(raw, processes),
         operation=str(raw.get("operationName") or ""),
         kind=_KIND_NAMES.get(str(tags.get("span.kind", "")).lower(), SpanKind.UNSPECIFIED),
-        start=from_unix_micros(int(raw["startTime"])),
-        duration=timedelta(microseconds=int(raw.get("duration") or 0)),
+        start=from_unix_micros(as_int(field(raw, "startTime", "span"), "span.startTime")),
+        duration=timedelta(microseconds=max(0, duration)),
         attributes=tags,
         error=error,
         status_message=str(tags.get("otel.status_description") or ""),
     )
 
 
-def parse_jaeger_trace(raw: Mapping[str, Any]) -> Trace:
+def parse_jaeger_trace(raw: Any) -> Trace:
     """One trace object of Jaeger's legacy JSON (``traceID``, ``spans``, ``processes``)."""
-    trace_id = decode_id(raw["traceID"])
-    processes = raw.get("processes") or {}
-    return build_trace(trace_id, (_span(s, trace_id, processes) for s in raw["spans"]))
+    raw = as_mapping(raw, "trace")
+    trace_id = decode_id(field(raw, "traceID", "trace"))
+    processes = as_mapping(raw.get("processes") or {}, "trace.processes")
+    spans = as_list(field(raw, "spans", "trace"), "trace.spans")
+    return build_trace(trace_id, (_span(s, trace_id, processes) for s in spans))
 
 
-def parse_jaeger_answer(doc: Mapping[str, Any]) -> list[Trace]:
-    """The traces of a legacy ``{"data": [...], "errors": ...}`` answer."""
-    return [parse_jaeger_trace(raw) for raw in doc.get("data") or () if raw.get("spans")]
+def parse_jaeger_answer(doc: Any) -> list[Trace]:
+    """The traces of a legacy ``{"data": [...], "errors": ...}`` answer.
+
+    Errors with no data are Jaeger saying it failed (a storage error), not "no traces".
+    """
+    doc = as_mapping(doc, "answer")
+    traces = as_list(field(doc, "data", "answer"), "data", null_is_empty=True)
+    errors = as_list(doc.get("errors"), "errors", null_is_empty=True)
+    if errors and not traces:
+        raise SourceUnavailable(BACKEND, backend_message(json.dumps(doc).encode())
+                                or "answered with errors and no data")
+    return [parse_jaeger_trace(raw) for raw in traces
+            if as_mapping(raw, "data[]").get("spans")]
 
 
 def loads_ndjson(body: bytes) -> list[Any]:
@@ -111,10 +138,11 @@ def loads_ndjson(body: bytes) -> list[Any]:
 def parse_v3_answer(docs: list[Any]) -> list[Trace]:
     """Traces of an api_v3 answer: ``{"result": {resourceSpans}}`` chunks, merged."""
     merged: dict[str, list[Any]] = {"resourceSpans": []}
-    for doc in docs:
+    for i, raw in enumerate(as_list(docs, "answer")):
+        doc = as_mapping(raw, f"chunk {i}")
         if isinstance(doc.get("error"), Mapping):
             raise SourceUnavailable(BACKEND, str(doc["error"].get("message") or doc["error"]))
-        merged["resourceSpans"].extend((doc.get("result") or doc).get("resourceSpans") or ())
+        merged["resourceSpans"].extend(resource_spans(doc.get("result") or doc))
     return parse_otlp(merged)
 
 
@@ -136,14 +164,20 @@ class JaegerClient:
         self._http = http
         self.api: Api | None = None  # learnt from the first answer
 
+    def close(self) -> None:
+        """End calls in flight at once and refuse new ones (the session is closed by its owner)."""
+        self._http.close()
+
     @classmethod
     def create(
         cls, url: str, session: aiohttp.ClientSession, *, timeout: float,
         max_concurrency: int, executor: Executor | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> JaegerClient:
         """A client on ``session`` (one session per backend)."""
         return cls(HttpBackend(BACKEND, url, session, timeout=timeout,
-                               max_concurrency=max_concurrency, executor=executor))
+                               max_concurrency=max_concurrency, executor=executor,
+                               max_body_bytes=max_body_bytes))
 
     async def search(self, query: TraceSearch) -> list[TraceSummary]:
         """Traces of ``query.service`` in the window, slowest first."""

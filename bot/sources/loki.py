@@ -17,8 +17,9 @@ from typing import Any, Literal
 import aiohttp
 
 from bot.errors import QueryRejected
-from bot.sources.http import HttpBackend
+from bot.sources.http import DEFAULT_MAX_BODY_BYTES, HttpBackend
 from bot.sources.series import Series, frozen_labels, parse_result
+from bot.sources.shape import ShapeError, as_int, as_list, as_mapping, as_str, field
 from bot.sources.window import TimeWindow
 
 __all__ = ["MAX_LINES", "LogLine", "LokiClient", "parse_metric_answer", "parse_streams_answer"]
@@ -43,17 +44,32 @@ class LogLine:
         return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=self.timestamp_ns // 1000)
 
 
-def _entry(value: list[Any], stream: Mapping[str, str], categorized: bool) -> LogLine:
-    labels = dict(stream)
-    metadata: dict[str, Any] = {}
-    extra = value[2] if len(value) > 2 and isinstance(value[2], dict) else {}
+def _metadata(extra: Any, categorized: bool, where: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(structured metadata, parsed labels) of an entry's optional third element."""
+    extra = as_mapping(extra, where) if extra is not None else {}
     if categorized:
         # encodingFlags=categorize-labels: {"structuredMetadata": {...}, "parsed": {...}}
-        metadata = dict(extra.get("structuredMetadata") or {})
-        labels.update(extra.get("parsed") or {})
-    else:
-        metadata = dict(extra)
-    return LogLine(int(value[0]), str(value[1]), frozen_labels(labels), frozen_labels(metadata))
+        metadata = as_mapping(extra.get("structuredMetadata") or {}, f"{where}.structuredMetadata")
+        parsed = as_mapping(extra.get("parsed") or {}, f"{where}.parsed")
+        return dict(metadata), dict(parsed)
+    return dict(extra), {}
+
+
+def _entry(raw: Any, stream: Mapping[str, str], categorized: bool, where: str) -> LogLine:
+    value = as_list(raw, where)
+    if len(value) not in (2, 3):
+        raise ShapeError(f"{where}: expected [timestamp, line(, metadata)], got {len(value)} items")
+    metadata, parsed = _metadata(value[2] if len(value) == 3 else None, categorized, where)
+    timestamp = as_int(value[0], f"{where}[0]")
+    if timestamp < 0:
+        raise ShapeError(f"{where}[0]: negative timestamp {timestamp}")
+    return LogLine(timestamp, as_str(value[1], f"{where}[1]"),
+                   frozen_labels({**stream, **parsed}), frozen_labels(metadata))
+
+
+def _data(doc: Any) -> tuple[Mapping[str, Any], str]:
+    data = as_mapping(field(as_mapping(doc, "answer"), "data", "answer"), "data")
+    return data, as_str(field(data, "resultType", "data"), "data.resultType")
 
 
 def parse_streams_answer(doc: Any, direction: Direction = "backward") -> list[LogLine]:
@@ -62,25 +78,30 @@ def parse_streams_answer(doc: Any, direction: Direction = "backward") -> list[Lo
     Lines are merged across streams; identical lines at the same nanosecond are kept (Loki
     itself returns them, and a flood of duplicates is evidence, not noise).
     """
-    data = doc["data"]
-    if data["resultType"] != "streams":
+    data, result_type = _data(doc)
+    if result_type != "streams":
         raise QueryRejected(BACKEND, "this LogQL is a metric query; ask for series, not lines")
-    categorized = "categorize-labels" in (data.get("encodingFlags") or ())
-    lines = [
-        _entry(value, frozen_labels(item.get("stream", {})), categorized)
-        for item in data["result"]
-        for value in item.get("values", ())
-    ]
+    flags = as_list(data.get("encodingFlags"), "data.encodingFlags", null_is_empty=True)
+    categorized = "categorize-labels" in flags
+    lines: list[LogLine] = []
+    for i, raw in enumerate(as_list(field(data, "result", "data"), "data.result",
+                                    null_is_empty=True)):
+        where = f"data.result[{i}]"
+        item = as_mapping(raw, where)
+        stream = frozen_labels(as_mapping(item.get("stream") or {}, f"{where}.stream"))
+        values = as_list(item.get("values"), f"{where}.values", null_is_empty=True)
+        lines.extend(_entry(value, stream, categorized, f"{where}.values[{j}]")
+                     for j, value in enumerate(values))
     lines.sort(key=lambda line: line.timestamp_ns, reverse=direction == "backward")
     return lines
 
 
 def parse_metric_answer(doc: Any) -> list[Series]:
     """Series of a LogQL metric query (``matrix`` or ``vector``)."""
-    data = doc["data"]
-    if data["resultType"] == "streams":
+    data, result_type = _data(doc)
+    if result_type == "streams":
         raise QueryRejected(BACKEND, "this LogQL selects log lines, not a metric")
-    return parse_result(data["resultType"], data["result"])
+    return parse_result(result_type, field(data, "result", "data"))
 
 
 def _ns(moment: datetime) -> str:
@@ -96,6 +117,10 @@ class LokiClient:
     def __init__(self, http: HttpBackend) -> None:
         self._http = http
 
+    def close(self) -> None:
+        """End calls in flight at once and refuse new ones (the session is closed by its owner)."""
+        self._http.close()
+
     @classmethod
     def create(
         cls,
@@ -106,12 +131,13 @@ class LokiClient:
         max_concurrency: int,
         tenant: str | None = None,
         executor: Executor | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> LokiClient:
         """A client on ``session``; ``tenant`` becomes X-Scope-OrgID (multi-tenant Loki)."""
         headers = {"X-Scope-OrgID": tenant} if tenant else None
         return cls(HttpBackend(BACKEND, url, session, timeout=timeout,
                                max_concurrency=max_concurrency, headers=headers,
-                               executor=executor))
+                               executor=executor, max_body_bytes=max_body_bytes))
 
     async def query_range(
         self,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
+from bot.sources.shape import ShapeError, as_float, as_int, as_list, as_mapping, field
 from bot.sources.traces import (
     AttributeValue,
     Span,
@@ -30,6 +31,7 @@ _KINDS = [SpanKind.UNSPECIFIED, SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLI
           SpanKind.PRODUCER, SpanKind.CONSUMER]
 _KIND_NAMES = {kind.value: kind for kind in SpanKind}
 _STATUS_ERROR = 2
+_MAX_NESTING = 32
 
 
 def span_kind(raw: Any) -> SpanKind:
@@ -42,53 +44,67 @@ def span_kind(raw: Any) -> SpanKind:
     return SpanKind.UNSPECIFIED
 
 
-def _plain(value: Mapping[str, Any]) -> Any:
+def _values(value: Mapping[str, Any], kind: str) -> list[Any]:
+    container = as_mapping(value[kind] or {}, kind)
+    return as_list(container.get("values"), f"{kind}.values", null_is_empty=True)
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    value = as_mapping(value, "attribute value")
+    if depth > _MAX_NESTING:
+        raise ShapeError(f"attribute values nested deeper than {_MAX_NESTING} levels")
     if "arrayValue" in value:
-        return [_plain(v) for v in (value["arrayValue"] or {}).get("values") or ()]
+        return [_plain(v, depth + 1) for v in _values(value, "arrayValue")]
     if "kvlistValue" in value:
-        return {kv["key"]: _plain(kv.get("value") or {})
-                for kv in (value["kvlistValue"] or {}).get("values") or ()}
+        return {str(as_mapping(kv, "kvlistValue item").get("key")):
+                _plain(kv.get("value") or {}, depth + 1)
+                for kv in _values(value, "kvlistValue")}
     return attribute_value(value)
 
 
 # OTLP AnyValue field -> conversion; intValue is a string in JSON (64-bit integers).
-_SCALARS: dict[str, Callable[[Any], AttributeValue]] = {
-    "stringValue": str,
-    "boolValue": bool,
-    "intValue": int,
-    "doubleValue": float,
-    "bytesValue": str,  # base64 text, kept as it came
+_SCALARS: dict[str, Callable[[Any, str], AttributeValue]] = {
+    "stringValue": lambda v, _: str(v),
+    "boolValue": lambda v, _: bool(v),
+    "intValue": as_int,
+    "doubleValue": as_float,
+    "bytesValue": lambda v, _: str(v),  # base64 text, kept as it came
 }
 
 
 def attribute_value(value: Mapping[str, Any]) -> AttributeValue:
     """One OTLP AnyValue as a plain value; arrays and maps become compact JSON text."""
-    for field, convert in _SCALARS.items():
-        if field in value:
-            return convert(value[field])
+    value = as_mapping(value, "attribute value")
+    for name, convert in _SCALARS.items():
+        if name in value:
+            return convert(value[name], name)
     if "arrayValue" in value or "kvlistValue" in value:
         return json.dumps(_plain(value), separators=(",", ":"), sort_keys=True)
     return ""
 
 
 def _attributes(items: Any) -> dict[str, AttributeValue]:
-    return {str(kv["key"]): attribute_value(kv.get("value") or {}) for kv in items or ()}
+    found: dict[str, AttributeValue] = {}
+    for i, raw in enumerate(as_list(items, "attributes", null_is_empty=True)):
+        kv = as_mapping(raw, f"attributes[{i}]")
+        found[str(field(kv, "key", f"attributes[{i}]"))] = attribute_value(kv.get("value") or {})
+    return found
 
 
 def _status(raw: Any) -> tuple[bool, str]:
-    status = raw or {}
+    status = as_mapping(raw or {}, "status")
     code = status.get("code", 0)
     error = code in (_STATUS_ERROR, str(_STATUS_ERROR), "STATUS_CODE_ERROR", "ERROR")
     return error, str(status.get("message") or "")
 
 
 def _span(raw: Mapping[str, Any], service: str) -> Span:
-    start_ns = int(raw.get("startTimeUnixNano") or 0)
-    end_ns = int(raw.get("endTimeUnixNano") or start_ns)
+    start_ns = as_int(raw.get("startTimeUnixNano") or 0, "startTimeUnixNano")
+    end_ns = as_int(raw.get("endTimeUnixNano") or start_ns, "endTimeUnixNano")
     parent = raw.get("parentSpanId") or ""
     error, message = _status(raw.get("status"))
     return Span(
-        span_id=decode_id(raw["spanId"]),
+        span_id=decode_id(field(raw, "spanId", "span")),
         parent_id=decode_id(parent) if parent else None,
         service=service,
         operation=str(raw.get("name") or ""),
@@ -101,23 +117,37 @@ def _span(raw: Mapping[str, Any], service: str) -> Span:
     )
 
 
-def resource_spans(doc: Mapping[str, Any]) -> list[Any]:
-    """The resource-span list of an OTLP document (``resourceSpans``, or Tempo v1 ``batches``)."""
-    return list(doc.get("resourceSpans") or doc.get("batches") or ())
+def resource_spans(doc: Any) -> list[Any]:
+    """The resource-span list of an OTLP document (``resourceSpans``, or Tempo v1 ``batches``).
+
+    ``{}`` is an empty TracesData (protobuf JSON leaves empty lists out); a document with
+    other keys but neither of these is not OTLP: ShapeError, not an empty trace list.
+    """
+    doc = as_mapping(doc, "answer")
+    for key in ("resourceSpans", "batches"):
+        if key in doc:
+            return as_list(doc[key], key, null_is_empty=True)
+    if not doc:
+        return []
+    raise ShapeError("expected 'resourceSpans' or 'batches' (OTLP JSON)")
 
 
-def _spans(doc: Mapping[str, Any]) -> Iterator[tuple[str, Span]]:
-    for resource in resource_spans(doc):
-        attrs = _attributes((resource.get("resource") or {}).get("attributes"))
+def _spans(doc: Any) -> Iterator[tuple[str, Span]]:
+    for i, raw_resource in enumerate(resource_spans(doc)):
+        resource = as_mapping(raw_resource, f"resourceSpans[{i}]")
+        described = as_mapping(resource.get("resource") or {}, f"resourceSpans[{i}].resource")
+        attrs = _attributes(described.get("attributes"))
         service = str(attrs.get("service.name") or UNKNOWN_SERVICE)
         # instrumentationLibrarySpans: the name before OTLP 0.15, still in old Tempo blocks.
-        scopes = resource.get("scopeSpans") or resource.get("instrumentationLibrarySpans") or ()
-        for scope in scopes:
-            for raw in scope.get("spans") or ():
-                yield decode_id(raw["traceId"]), _span(raw, service)
+        scopes = resource.get("scopeSpans") or resource.get("instrumentationLibrarySpans")
+        for j, raw_scope in enumerate(as_list(scopes, "scopeSpans", null_is_empty=True)):
+            scope = as_mapping(raw_scope, f"resourceSpans[{i}].scopeSpans[{j}]")
+            for raw in as_list(scope.get("spans"), "spans", null_is_empty=True):
+                span = as_mapping(raw, "span")
+                yield decode_id(field(span, "traceId", "span")), _span(span, service)
 
 
-def parse_otlp(doc: Mapping[str, Any]) -> list[Trace]:
+def parse_otlp(doc: Any) -> list[Trace]:
     """Every trace in an OTLP JSON document, in order of first appearance."""
     grouped: dict[str, list[Span]] = {}
     for trace_id, span in _spans(doc):

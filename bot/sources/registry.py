@@ -1,9 +1,9 @@
 """``Sources``: every telemetry client the bot has, built from ``BackendsConfig``.
 
-It owns one aiohttp session per HTTP backend (connection reuse, a pool sized to the
-concurrency bound), the Prometheus client's requests session, and the thread pool when none is
-passed in. Asking for a backend that is not configured raises SourceUnavailable naming the
-setting to fill in, so a triage step reports it plainly instead of crashing.
+It owns one aiohttp session per backend (connection reuse, a pool sized to the concurrency
+bound) and the thread pool (large JSON decodes) when none is passed in. Asking for a backend
+that is not configured raises SourceUnavailable naming the setting to fill in, so a triage
+step reports it plainly instead of crashing.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class Sources:
     ) -> Sources:
         """Build a client for each configured backend.
 
-        ``executor`` runs Prometheus calls and large JSON decodes; give it more workers than
+        ``executor`` decodes large JSON answers off the event loop; give it more workers than
         ``backends.max_concurrency`` if it also serves other work. Without one, a pool of
         ``max_concurrency`` threads is created and shut down by ``close``.
         """
@@ -73,19 +73,24 @@ class Sources:
             sessions.append(new_session(bound))
             return sessions[-1]
 
+        limit = backends.body_limit
         return cls(
             backends,
             prometheus=PrometheusClient(backends.prometheus, timeout=timeout,
-                                        max_concurrency=bound, executor=executor)
+                                        max_concurrency=bound, executor=executor,
+                                        session=session(), max_body_bytes=limit("prometheus"))
             if backends.prometheus else None,
             loki=LokiClient.create(backends.loki, session(), timeout=timeout,
-                                   max_concurrency=bound, tenant=loki_tenant, executor=executor)
+                                   max_concurrency=bound, tenant=loki_tenant, executor=executor,
+                                   max_body_bytes=limit("loki"))
             if backends.loki else None,
             jaeger=JaegerClient.create(backends.jaeger, session(), timeout=timeout,
-                                       max_concurrency=bound, executor=executor)
+                                       max_concurrency=bound, executor=executor,
+                                       max_body_bytes=limit("jaeger"))
             if backends.jaeger else None,
             tempo=TempoClient.create(backends.tempo, session(), timeout=timeout,
-                                     max_concurrency=bound, executor=executor)
+                                     max_concurrency=bound, executor=executor,
+                                     max_body_bytes=limit("tempo"))
             if backends.tempo else None,
             sessions=sessions,
             owned_executor=owned,
@@ -137,7 +142,14 @@ class Sources:
         return [name for name, client in clients.items() if client is not None]
 
     async def close(self) -> None:
-        """Close every session and client; shut the thread pool down if it is ours."""
+        """End calls in flight, close every client and session, and our thread pool.
+
+        Calls still waiting on a backend (a trickling answer) fail at once rather than
+        holding shutdown until their deadlines.
+        """
+        for client in (self._loki, self._jaeger, self._tempo):
+            if client is not None:
+                client.close()
         if self._prometheus is not None:
             await self._prometheus.close()
         for session in self._sessions:

@@ -13,6 +13,15 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from bot.sources.shape import (
+    ShapeError,
+    as_float,
+    as_list,
+    as_mapping,
+    as_timestamp,
+    field,
+)
+
 __all__ = [
     "Exemplar",
     "ExemplarSeries",
@@ -105,9 +114,28 @@ class ExemplarSeries:
     exemplars: tuple[Exemplar, ...]
 
 
-def _sample(pair: Any) -> Sample:
-    timestamp, value = pair
-    return Sample(float(timestamp), float(value))
+def _sample(pair: Any, where: str) -> Sample:
+    items = as_list(pair, where)
+    if len(items) != 2:
+        raise ShapeError(f"{where}: expected [timestamp, value], got {len(items)} items")
+    return Sample(as_timestamp(items[0], where), as_float(items[1], where))
+
+
+def _labels(item: Mapping[str, Any], key: str, where: str) -> Mapping[str, str]:
+    return frozen_labels(as_mapping(item.get(key) or {}, f"{where}.{key}"))
+
+
+def _vector_item(raw: Any, where: str) -> Series:
+    item = as_mapping(raw, where)
+    samples = (_sample(item["value"], f"{where}.value"),) if "value" in item else ()
+    return Series(_labels(item, "metric", where), samples)
+
+
+def _matrix_item(raw: Any, where: str) -> Series:
+    item = as_mapping(raw, where)
+    pairs = as_list(item.get("values"), f"{where}.values", null_is_empty=True)
+    return Series(_labels(item, "metric", where),
+                  tuple(_sample(pair, f"{where}.values[{i}]") for i, pair in enumerate(pairs)))
 
 
 def parse_result(result_type: str, result: Any) -> list[Series]:
@@ -115,31 +143,26 @@ def parse_result(result_type: str, result: Any) -> list[Series]:
 
     ``vector`` gives one sample per series, ``matrix`` many, ``scalar`` one series without
     labels. Native-histogram samples (``histogram``/``histograms``) carry no float and are
-    left out. Raises ValueError for result types that are not numbers (``string``, ``streams``).
+    left out. Raises ShapeError for anything else, including result types that are not
+    numbers (``string``, ``streams``).
     """
+    where = "data.result"
     if result_type == "scalar":
-        return [Series(frozen_labels({}), (_sample(result),))]
+        return [Series(frozen_labels({}), (_sample(result, where),))]
     if result_type == "vector":
-        return [
-            Series(frozen_labels(item.get("metric", {})),
-                   (_sample(item["value"]),) if "value" in item else ())
-            for item in result
-        ]
+        return [_vector_item(raw, f"{where}[{i}]")
+                for i, raw in enumerate(as_list(result, where, null_is_empty=True))]
     if result_type == "matrix":
-        return [
-            Series(frozen_labels(item.get("metric", {})),
-                   tuple(_sample(pair) for pair in item.get("values", ())))
-            for item in result
-        ]
-    raise ValueError(f"result type {result_type!r} is not a vector, matrix or scalar")
+        return [_matrix_item(raw, f"{where}[{i}]")
+                for i, raw in enumerate(as_list(result, where, null_is_empty=True))]
+    raise ShapeError(f"result type {str(result_type)[:40]!r} is not a vector, matrix or scalar")
 
 
 def result_type_of(result: Any) -> str:
     """Guess the result type from the shape of ``data.result`` alone.
 
-    prometheus-api-client hands back only ``data.result``, dropping ``resultType``; the shapes
-    are distinct enough to tell apart: ``[t, "v"]`` is a scalar (or string), a list of objects
-    with ``value`` a vector, with ``values`` a matrix.
+    For answers whose ``resultType`` was lost: ``[t, "v"]`` is a scalar (or string), a list
+    of objects with ``value`` a vector, with ``values`` a matrix.
     """
     if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
         return "scalar" if _is_number_text(result[1]) else "string"
@@ -147,7 +170,7 @@ def result_type_of(result: Any) -> str:
         return "matrix" if "values" in result[0] or "histograms" in result[0] else "vector"
     if isinstance(result, list):
         return "vector"
-    raise ValueError(f"unexpected query result shape: {type(result).__name__}")
+    raise ShapeError(f"unexpected query result shape: {type(result).__name__}")
 
 
 def _is_number_text(text: Any) -> bool:
@@ -158,16 +181,22 @@ def _is_number_text(text: Any) -> bool:
     return True
 
 
+def _exemplar(raw: Any, where: str) -> Exemplar:
+    item = as_mapping(raw, where)
+    return Exemplar(_labels(item, "labels", where),
+                    as_float(field(item, "value", where), f"{where}.value"),
+                    as_timestamp(field(item, "timestamp", where), f"{where}.timestamp"))
+
+
+def _exemplar_series(raw: Any, where: str) -> ExemplarSeries:
+    item = as_mapping(raw, where)
+    found = as_list(item.get("exemplars"), f"{where}.exemplars", null_is_empty=True)
+    return ExemplarSeries(_labels(item, "seriesLabels", where),
+                          tuple(_exemplar(ex, f"{where}.exemplars[{i}]")
+                                for i, ex in enumerate(found)))
+
+
 def parse_exemplars(data: Any) -> list[ExemplarSeries]:
     """Turn ``data`` of a ``/api/v1/query_exemplars`` answer (a list) into exemplar series."""
-    return [
-        ExemplarSeries(
-            frozen_labels(item.get("seriesLabels", {})),
-            tuple(
-                Exemplar(frozen_labels(ex.get("labels", {})), float(ex["value"]),
-                         float(ex["timestamp"]))
-                for ex in item.get("exemplars") or ()
-            ),
-        )
-        for item in data or ()
-    ]
+    items = as_list(data, "data", null_is_empty=True)
+    return [_exemplar_series(raw, f"data[{i}]") for i, raw in enumerate(items)]

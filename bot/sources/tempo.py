@@ -8,16 +8,16 @@ base64 (or hex) ids. The client remembers which one the backend served.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from concurrent.futures import Executor
 from datetime import timedelta
 from typing import Any, Literal
 
 import aiohttp
 
-from bot.sources.http import HttpBackend
+from bot.sources.http import DEFAULT_MAX_BODY_BYTES, HttpBackend
 from bot.sources.otlp import parse_otlp
 from bot.sources.selectors import quote
+from bot.sources.shape import ShapeError, as_int, as_list, as_mapping, field
 from bot.sources.traces import (
     Trace,
     TraceSearch,
@@ -49,25 +49,44 @@ def traceql_for(query: TraceSearch) -> str:
     return "{ " + " && ".join(conditions) + " }"
 
 
-def _summary(raw: Mapping[str, Any]) -> TraceSummary:
+# A search hit lasting longer than this is junk (and timedelta's limit is not far above).
+_MAX_DURATION_MS = 10 * 365 * 86_400_000
+
+
+def _summary(raw: Any, where: str) -> TraceSummary:
+    hit = as_mapping(raw, where)
+    duration_ms = as_int(hit.get("durationMs") or 0, f"{where}.durationMs")
+    if not 0 <= duration_ms <= _MAX_DURATION_MS:
+        raise ShapeError(f"{where}.durationMs: out of range: {duration_ms}")
     return TraceSummary(
-        trace_id=decode_id(str(raw["traceID"])),
-        root_service=str(raw.get("rootServiceName") or ""),
-        root_operation=str(raw.get("rootTraceName") or ""),
-        start=from_unix_nanos(int(raw.get("startTimeUnixNano") or 0)),
-        duration=timedelta(milliseconds=int(raw.get("durationMs") or 0)),
+        trace_id=decode_id(str(field(hit, "traceID", where))),
+        root_service=str(hit.get("rootServiceName") or ""),
+        root_operation=str(hit.get("rootTraceName") or ""),
+        start=from_unix_nanos(as_int(hit.get("startTimeUnixNano") or 0,
+                                     f"{where}.startTimeUnixNano")),
+        duration=timedelta(milliseconds=duration_ms),
     )
 
 
-def parse_search_answer(doc: Mapping[str, Any]) -> list[TraceSummary]:
-    """Hits of ``/api/search``, slowest first."""
-    hits = [_summary(raw) for raw in doc.get("traces") or ()]
+def parse_search_answer(doc: Any) -> list[TraceSummary]:
+    """Hits of ``/api/search``, slowest first.
+
+    Tempo leaves ``traces`` out when nothing matched (protobuf JSON omits empty lists), so a
+    missing list is no hits; a list of the wrong type is an error.
+    """
+    doc = as_mapping(doc, "answer")
+    raw_hits = as_list(doc.get("traces"), "traces", null_is_empty=True)
+    hits = [_summary(raw, f"traces[{i}]") for i, raw in enumerate(raw_hits)]
     return sorted(hits, key=lambda hit: hit.duration, reverse=True)
 
 
-def parse_trace_answer(doc: Mapping[str, Any]) -> list[Trace]:
+def parse_trace_answer(doc: Any) -> list[Trace]:
     """Traces of a v2 ``{"trace": {...}}`` or v1 ``{"batches": [...]}`` answer."""
-    return parse_otlp(doc.get("trace") or doc)
+    doc = as_mapping(doc, "answer")
+    if "trace" in doc:
+        trace = as_mapping(doc["trace"] or {}, "trace")
+        return parse_otlp(trace) if trace else []
+    return parse_otlp(doc)
 
 
 class TempoClient:
@@ -79,14 +98,20 @@ class TempoClient:
         self._http = http
         self.api: Api | None = None  # learnt from the first trace-by-id answer
 
+    def close(self) -> None:
+        """End calls in flight at once and refuse new ones (the session is closed by its owner)."""
+        self._http.close()
+
     @classmethod
     def create(
         cls, url: str, session: aiohttp.ClientSession, *, timeout: float,
         max_concurrency: int, executor: Executor | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> TempoClient:
         """A client on ``session`` (one session per backend)."""
         return cls(HttpBackend(BACKEND, url, session, timeout=timeout,
-                               max_concurrency=max_concurrency, executor=executor))
+                               max_concurrency=max_concurrency, executor=executor,
+                               max_body_bytes=max_body_bytes))
 
     async def search(self, query: TraceSearch) -> list[TraceSummary]:
         """Traces of ``query.service`` in the window, slowest first."""

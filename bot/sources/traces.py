@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.errors import InputError
+from bot.sources.shape import ShapeError
 from bot.sources.window import TimeWindow
 
 __all__ = [
@@ -51,12 +52,18 @@ class SpanKind(StrEnum):
 
 def from_unix_nanos(nanos: int) -> datetime:
     """Nanoseconds since the epoch as an aware UTC datetime (truncated to microseconds)."""
-    return _EPOCH + timedelta(microseconds=nanos // 1000)
+    return from_unix_micros(nanos // 1000)
 
 
 def from_unix_micros(micros: int) -> datetime:
-    """Microseconds since the epoch (Jaeger's unit) as an aware UTC datetime."""
-    return _EPOCH + timedelta(microseconds=micros)
+    """Microseconds since the epoch (Jaeger's unit) as an aware UTC datetime.
+
+    ShapeError for a time a datetime cannot hold (before year 1 or after 9999).
+    """
+    try:
+        return _EPOCH + timedelta(microseconds=micros)
+    except OverflowError:
+        raise ShapeError(f"time out of range: {micros} µs since the epoch") from None
 
 
 def decode_id(raw: str) -> str:
@@ -64,8 +71,11 @@ def decode_id(raw: str) -> str:
 
     Hex is kept (left-padded to 16 or 32 digits: Tempo drops leading zeros); 12- and 24-char
     base64 (8 and 16 bytes, Go's jsonpb encoding of bytes ids) is decoded. The lengths do not
-    overlap, so a hex id is never mistaken for base64. Raises ValueError otherwise.
+    overlap, so a hex id is never mistaken for base64. Raises ShapeError (a ValueError)
+    otherwise.
     """
+    if not isinstance(raw, str):
+        raise ShapeError(f"expected a trace or span id as a string, got {type(raw).__name__}")
     text = raw.strip()
     if _HEX_RE.match(text) and len(text) <= 32:
         return text.lower().zfill(16 if len(text) <= 16 else 32)
@@ -76,7 +86,7 @@ def decode_id(raw: str) -> str:
             decoded = b""
         if len(decoded) in (8, 16):
             return decoded.hex()
-    raise ValueError(f"not a trace or span id: {raw!r}")
+    raise ShapeError(f"not a trace or span id: {raw[:40]!r}")
 
 
 def parse_trace_id(text: str) -> str:
@@ -168,17 +178,20 @@ def build_trace(trace_id: str, spans: Iterable[Span]) -> Trace:
 
     Duplicates (same id, operation, service, start and duration) appear when a backend stores
     a span twice; they are dropped. Spans sharing an id but differing otherwise are kept (the
-    Zipkin shared-span style). Raises ValueError for a trace without spans.
+    Zipkin shared-span style). Raises ShapeError for a trace without spans.
     """
     unique = tuple(sorted(
         {(s.span_id, s.operation, s.service, s.start, s.duration): s for s in spans}.values(),
         key=lambda span: (span.start, span.span_id),
     ))
     if not unique:
-        raise ValueError(f"trace {trace_id} has no spans")
+        raise ShapeError(f"trace {trace_id} has no spans")
     root = _root(unique)
     start = min(span.start for span in unique)
-    end = max(span.end for span in unique)
+    try:
+        end = max(span.end for span in unique)
+    except OverflowError:
+        raise ShapeError(f"trace {trace_id}: a span ends after the year 9999") from None
     return Trace(trace_id, root.service, root.operation, start, end - start, unique)
 
 

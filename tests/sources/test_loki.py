@@ -108,7 +108,8 @@ async def test_loki_plain_text_errors(fake: FakeBackend, session: Any) -> None:
     with pytest.raises(SourceUnavailable, match="malformed JSON"):
         await client.query_range('{app="x"}', WINDOW)
     fake.answer("/loki/api/v1/query_range", Reply('{"status":"success","data":{}}'))
-    with pytest.raises(SourceUnavailable, match="answer not understood"):
+    with pytest.raises(SourceUnavailable,
+                       match="answered with an unexpected shape: data: missing 'resultType'"):
         await client.query_range('{app="x"}', WINDOW)
 
 

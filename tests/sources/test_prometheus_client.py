@@ -53,7 +53,7 @@ async def test_range_query_matrix(fake: FakeBackend, prom: PrometheusClient) -> 
     assert query["end"] == [f"{WINDOW.end.timestamp():.3f}"]
 
 
-async def test_warnings_survive_the_library(fake: FakeBackend, prom: PrometheusClient) -> None:
+async def test_warnings_are_kept(fake: FakeBackend, prom: PrometheusClient) -> None:
     body = real_bytes("prometheus/jaeger_metricstore_prometheus_warning_response.json")
     fake.answer("/api/v1/query_range", Reply(body))
     series = await prom.query_range("up", WINDOW)
@@ -113,10 +113,43 @@ async def test_server_side_timeout_and_outages(fake: FakeBackend, prom: Promethe
         await prom.query("up")
 
 
+async def test_wrong_shapes_are_errors_not_empty_results(
+    fake: FakeBackend, prom: PrometheusClient
+) -> None:
+    cases = {
+        '{"status":"success","data":{"resultType":"vector","result":{"a":1}}}':
+            "data.result: expected a list, got an object",
+        '{"status":"success"}': "answer: missing 'data'",
+        '{"data":{"resultType":"vector","result":[]}}': "answer: missing 'status'",
+        '{"status":"success","data":{"resultType":"vector","result":[{"value":[1]}]}}':
+            r"data.result\[0\].value: expected \[timestamp, value\], got 1 items",
+        '{"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,"x"]]}]}}':
+            r"data.result\[0\].values\[0\]: not a number: 'x'",
+        '["success"]': "answer: expected an object, got a list",
+        '{"status":"success","data":{"resultType":"streams","result":[]}}':
+            "result type 'streams' is not a vector, matrix or scalar",
+    }
+    for body, words in cases.items():
+        fake.answer("/api/v1/query", Reply(body))
+        with pytest.raises(SourceUnavailable,
+                           match="prometheus: answered with an unexpected shape: " + words):
+            await prom.query("up")
+    fake.answer("/api/v1/label/__name__/values", Reply('{"status":"success","data":[1]}'))
+    with pytest.raises(SourceUnavailable, match=r"data\[0\]: expected a string, got a number"):
+        await prom.metric_names({"job": "checkout"})
+    fake.answer("/api/v1/query_exemplars", Reply('{"status":"success","data":{}}'))
+    with pytest.raises(SourceUnavailable, match="data: expected a list, got an object"):
+        await prom.exemplars("up", WINDOW)
+    fake.answer("/api/v1/query", Reply('{"status":"error","error":"bad"}'))
+    with pytest.raises(QueryRejected, match="bad"):
+        await prom.query("up")
+
+
 async def test_connection_refused() -> None:
     client = PrometheusClient(f"http://127.0.0.1:{free_port()}", timeout=2, max_concurrency=1)
     try:
-        with pytest.raises(SourceUnavailable, match=r"cannot connect to .*Connection refused"):
+        with pytest.raises(SourceUnavailable,
+                           match=r"cannot connect to 127\.0\.0\.1:\d+: Connection refused"):
             await client.query("up")
     finally:
         await client.close()
@@ -130,10 +163,10 @@ async def test_slow_prometheus_times_out_on_our_deadline(fake: FakeBackend) -> N
         with pytest.raises(SourceTimeout, match=r"within 0\.3s"):
             await client.query("up")
         assert time.monotonic() - started < 0.8
-        # The single slot is still held by the abandoned thread until requests gives up too,
-        # so the next call waits for it rather than starting a second thread.
-        with pytest.raises(SourceTimeout):
-            await client.query("up")
+        # The single slot was given back at the deadline: the next call reaches the backend
+        # (no thread is left holding it, as requests used to).
+        fake.answer("/api/v1/query", Reply(VECTOR))
+        assert len(await client.query("up")) == 2
     finally:
         await client.close()
 

@@ -39,7 +39,7 @@ async def test_configured_backends_get_clients_and_sessions_close() -> None:
     assert sources.traces is sources.jaeger
     assert sources.configured == ["prometheus", "loki", "jaeger", "tempo"]
     sessions = list(sources._sessions)
-    assert len(sessions) == 3  # one per aiohttp backend
+    assert len(sessions) == 4  # one per backend, Prometheus included
     await sources.close()
     assert all(s.closed for s in sessions)
 

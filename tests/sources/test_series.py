@@ -6,10 +6,9 @@ import math
 from datetime import UTC, datetime
 
 import pytest
-from prometheus_api_client.exceptions import PrometheusApiClientException
 
 from bot.errors import QueryRejected, SourceTimeout, SourceUnavailable
-from bot.sources.prometheus import api_error, library_error
+from bot.sources.prometheus import api_error
 from bot.sources.series import parse_exemplars, parse_result, result_type_of
 from tests.sources.conftest import real_json
 
@@ -86,14 +85,3 @@ def test_prometheus_error_bodies_become_typed_errors() -> None:
     assert isinstance(slow, SourceTimeout) and slow.message == "query timed out"
     down = api_error(502, b"<html>Bad Gateway</html>")
     assert isinstance(down, SourceUnavailable) and "HTTP 502" in down.message
-
-
-def test_library_exception_text_is_parsed_back() -> None:
-    body = b'{"status":"error","errorType":"bad_data","error":"parse error: it\'s \\"bad\\""}'
-    exc = PrometheusApiClientException(f"HTTP Status Code 400 ({body!r})")
-    error = library_error(exc)
-    assert isinstance(error, QueryRejected)
-    assert error.message == 'parse error: it\'s "bad"'
-    assert str(error) == 'prometheus: parse error: it\'s "bad"'
-    odd = library_error(PrometheusApiClientException("something else"))
-    assert isinstance(odd, SourceUnavailable)
