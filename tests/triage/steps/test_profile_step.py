@@ -268,7 +268,7 @@ async def test_service_without_pprof(h: Harness) -> None:
 
 async def test_bad_answers_raise_source_errors(fake: PprofFake, h: Harness) -> None:
     fake.cpu = b"<html>not a profile</html>"
-    with pytest.raises(SourceUnavailable, match="the cpu profile is not usable"):
+    with pytest.raises(SourceUnavailable, match="the cpu profile is not a pprof profile"):
         await profile.run(h.context(), h.deps)
     fake.heaps = [encode(STARVATION)]  # a CPU profile where a heap one should be
     with pytest.raises(SourceUnavailable, match="heap profiles: unknown sample type"):
