@@ -73,10 +73,10 @@ def inline_amplifier(lines: int = 2_000, samples: int = 2_000, depth: int = 50) 
     return gzip_stream([body, sample * samples])
 
 
-def redos_profile() -> bytes:
+def redos_profile(name: str = REDOS_NAME, pattern: str = REDOS_PATTERN) -> bytes:
     """Issue 12's 86-byte hang: drop_frames ``(a+)+$`` and a function named 34 ``a`` and ``!``
     (plain, not gzipped). Python's ``re`` backtracks on it for minutes; RE2 does not."""
-    body = _header(["cpu", "ns", REDOS_NAME, REDOS_PATTERN])
+    body = _header(["cpu", "ns", name, pattern])
     function = field(5, number(1, 1) + number(2, 3))
     location = field(4, number(1, 1) + field(4, number(1, 1)))
     sample = field(2, field(1, b"\x01") + field(2, b"\x05"))
