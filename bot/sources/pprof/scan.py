@@ -17,7 +17,7 @@ expands them (see :class:`Budget`), because only then is a location's frame coun
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.errors import InputError
 
@@ -31,6 +31,8 @@ _COST_PER_BYTE = {_SAMPLE: 12, _MAPPING: 1, _LOCATION: 24, _FUNCTION: 1, _STRING
 _NAMES = {_SAMPLE: "samples", _MAPPING: "mappings", _LOCATION: "locations",
           _FUNCTION: "functions", _STRING: "strings"}
 _MAX_VARINT_BYTES = 10
+_TRACKED = 7  # field numbers below this are counted (0 and 1 are never charged)
+FEED_STEP = 1024 * 1024
 
 
 class ProfileDecodeError(InputError):
@@ -78,85 +80,109 @@ class Budget:
             raise self.limits.too_large()
 
 
-@dataclass
 class WireScan:
-    """Top-level fields of a ``Profile`` counted as its bytes arrive (see the module doc)."""
+    """Top-level fields of a ``Profile`` counted as its bytes arrive (see the module doc).
 
-    budget: Budget
-    pos: int = 0
-    counts: dict[int, int] = field(default_factory=dict)
-    string_bytes: int = 0
-    _seen: int = 0
-    _counted_at: int = -1
+    Limits are checked after every :meth:`feed`, so at most one feed's worth of fields (the
+    gunzip's 1 MiB step; :data:`FEED_STEP` for plain bytes) goes past a limit before the scan
+    stops: the loop over fields stays a few bytecodes long, since it runs once per sample.
+    """
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.pos = 0
+        self._seen = 0
+        self._charged = 0
+        self._counted_at = -1
+        self._counts = [0] * _TRACKED
+        self._sizes = [0] * _TRACKED
+
+    @property
+    def counts(self) -> dict[int, int]:
+        """Items per tracked top-level field number (2 samples, 3 mappings, 4 locations...)."""
+        return {number: self._counts[number] for number in _COST_PER_ITEM if self._counts[number]}
+
+    @property
+    def string_bytes(self) -> int:
+        """Bytes of the string table so far."""
+        return self._sizes[_STRING]
 
     def feed(self, buf: bytes | bytearray, end: int) -> None:
         """Scan every complete field in ``buf[pos:end]``; a partial one waits for more bytes."""
-        self.budget.charge(end - self._seen)  # the wire bytes themselves stay in memory
         self._seen = end
-        while self.pos < end:
-            parsed = self._field(buf, self.pos, end)
-            if parsed is None:
-                break
-            self.pos = parsed
+        self.pos = self._scan(buf, self.pos, end)
+        self._check()
 
     def finish(self, buf: bytes | bytearray, end: int) -> None:
         """Scan the rest; the bytes must end exactly where the last field does."""
+        for step_end in range(self.pos + FEED_STEP, end, FEED_STEP):
+            self.feed(buf, step_end)
         self.feed(buf, end)
         if self.pos != end:
             raise ProfileDecodeError("not a profile.proto message (truncated field)")
 
-    def _field(self, buf: bytes | bytearray, pos: int, end: int) -> int | None:
-        """The position after the field at ``pos``, or None if it is not all here yet."""
-        tag = _varint(buf, pos, end)
-        if tag is None:
-            return None
-        key, pos = tag
-        number, wire_type = key >> 3, key & 7
-        if number == 0:
-            raise ProfileDecodeError("not a profile.proto message (field number 0)")
-        if wire_type == 0:
-            value = _varint(buf, pos, end)
-            return None if value is None else value[1]
-        if wire_type in (1, 5):
-            size = 8 if wire_type == 1 else 4
-            return pos + size if pos + size <= end else None
-        if wire_type != 2:
-            raise ProfileDecodeError(f"not a profile.proto message (wire type {wire_type})")
-        length = _varint(buf, pos, end)
-        if length is None:
-            return None
-        size, body = length
-        if pos != self._counted_at:
-            self._counted_at = pos
-            self._count(number, size)
-        return body + size if body + size <= end else None
+    def _scan(self, buf: bytes | bytearray, pos: int, end: int) -> int:
+        counts, sizes = self._counts, self._sizes
+        while pos < end:
+            key, after = (buf[pos], pos + 1) if buf[pos] < 0x80 else _varint(buf, pos, end)
+            if after < 0:
+                break
+            number, wire_type = key >> 3, key & 7
+            if wire_type == 2:
+                size, body = ((buf[after], after + 1) if after < end and buf[after] < 0x80
+                              else _varint(buf, after, end))
+                if body < 0:
+                    break
+                if pos != self._counted_at and number < _TRACKED:
+                    # Counted when the header arrives, so a huge field is refused before its
+                    # body is here (and once, though a partial field is seen again next feed).
+                    counts[number] += 1
+                    sizes[number] += size
+                    self._counted_at = pos
+                if body + size > end:
+                    break
+                pos = body + size
+            else:
+                skipped = _skip(buf, number, wire_type, after, end)
+                if skipped < 0:
+                    break
+                pos = skipped
+        return pos
 
-    def _count(self, number: int, size: int) -> None:
-        # Counted when the header arrives, so a huge field is refused before its body is here
-        # (a field split across two feeds is counted once: _field remembers where it counted).
-        if number not in _COST_PER_ITEM:
-            return
-        count = self.counts.get(number, 0) + 1
-        if count > self.budget.limits.count_limit(number):
-            limit = self.budget.limits.count_limit(number)
-            raise ProfileTooLarge(f"profile too large: more than {limit:,} {_NAMES[number]}")
-        self.counts[number] = count
-        if number == _STRING:
-            self.string_bytes += size
-            if self.string_bytes > self.budget.limits.max_string_bytes:
+    def _check(self) -> None:
+        limits = self.budget.limits
+        for number, name in _NAMES.items():
+            if self._counts[number] > limits.count_limit(number):
                 raise ProfileTooLarge(
-                    "profile too large: its string table passes "
-                    f"{_size(self.budget.limits.max_string_bytes)}"
-                )
-        self.budget.charge(_COST_PER_ITEM[number] + _COST_PER_BYTE[number] * size)
+                    f"profile too large: more than {limits.count_limit(number):,} {name}")
+        if self._sizes[_STRING] > limits.max_string_bytes:
+            raise ProfileTooLarge(
+                f"profile too large: its string table passes {_size(limits.max_string_bytes)}")
+        estimate = self._seen + sum(
+            _COST_PER_ITEM[n] * self._counts[n] + _COST_PER_BYTE[n] * self._sizes[n]
+            for n in _COST_PER_ITEM)
+        self.budget.charge(estimate - self._charged)
+        self._charged = estimate
+
+
+def _skip(buf: bytes | bytearray, number: int, wire_type: int, pos: int, end: int) -> int:
+    """The position after a field that is not length-delimited, or -1 if it is not all here."""
+    if number == 0:
+        raise ProfileDecodeError("not a profile.proto message (field number 0)")
+    if wire_type == 0:
+        return _varint(buf, pos, end)[1]
+    if wire_type in (1, 5):
+        size = 8 if wire_type == 1 else 4
+        return pos + size if pos + size <= end else -1
+    raise ProfileDecodeError(f"not a profile.proto message (wire type {wire_type})")
 
 
 def _size(count: int) -> str:
     return f"{count // MIB} MiB" if count % MIB == 0 else f"{count:,} bytes"
 
 
-def _varint(buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int] | None:
-    """(value, position after it), or None if the varint runs past ``end``."""
+def _varint(buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int]:
+    """(value, position after it), or (0, -1) if the varint runs past ``end``."""
     value = shift = 0
     for index in range(pos, min(end, pos + _MAX_VARINT_BYTES)):
         byte = buf[index]
@@ -166,4 +192,4 @@ def _varint(buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int] | Non
         shift += 7
     if end - pos >= _MAX_VARINT_BYTES:
         raise ProfileDecodeError("not a profile.proto message (varint longer than 10 bytes)")
-    return None
+    return 0, -1

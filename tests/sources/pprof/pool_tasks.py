@@ -49,3 +49,9 @@ def sleep(seconds: float) -> float:
     """Hold the worker for a while (only for tests of cancellation and shutdown)."""
     time.sleep(seconds)
     return seconds
+
+
+def backtrack_on(data: bytes) -> bool:
+    """A profile job that hangs (as the regex-profile decode did before RE2)."""
+    del data
+    return backtrack()
