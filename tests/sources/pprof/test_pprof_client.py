@@ -29,9 +29,9 @@ from bot.sources.pprof import (
     profile_executor,
 )
 from bot.sources.pprof.client import decode_totals
+from bot.sources.pprof.synth import SyntheticShape, synthetic_cpu_profile
 from bot.sources.pprof.workers import WorkerLimits
 from tests.sources.pprof import hostile, pool_tasks
-from bot.sources.pprof.synth import SyntheticShape, synthetic_cpu_profile
 from tests.sources.pprof.conftest import HEAP_T1, HEAP_T2, SAMPLE_CPU, load, pprof_bytes
 from tests.support.loop_lag import LagProbe
 
