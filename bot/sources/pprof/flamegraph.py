@@ -138,11 +138,11 @@ def _boxes(root: ET.Element, unit: str | None) -> tuple[list[_Box], set[str]]:
 
 
 def _box(match: re.Match[str], rect: ET.Element) -> _Box:
-    count_value = float(match["count"].replace(",", ""))
-    if not math.isfinite(count_value):
-        raise FlamegraphError(f"frame {match['name']!r} has a count past any real profile's")
-    count = round(count_value)
-    delta = float(match["delta"]) if match["delta"] else None
+    try:
+        count = round(_number(match["count"].replace(",", "")))
+        delta = _number(match["delta"]) if match["delta"] else None
+    except ValueError:
+        raise FlamegraphError(f"frame {match['name']!r} has an unreadable count") from None
     try:
         if rect.get(f"{_FG}x") is not None:
             x, width = _number(rect.get(f"{_FG}x")), _number(rect.get(f"{_FG}w"))
