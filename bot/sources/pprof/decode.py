@@ -61,6 +61,7 @@ _INFLATE_STEP = MIB
 # A sample as Python objects beyond its frames: the Sample tuple, the stack and values tuples,
 # the list slot; each frame a pointer, each value (usually a large int) a pointer and an int.
 _SAMPLE_COST, _FRAME_COST, _VALUE_COST = 200, 8, 40
+_SMALL_STACK = 4096  # frames: built before it is charged (32 KB at most)
 
 _RESERVED_WITH_PAREN = ("(anonymous namespace)", "operator()")
 _PAREN_RX = re.compile(r"\(anonymous namespace\)|operator\(\)|\(")
@@ -277,6 +278,7 @@ class _Stacks:
         self._flags = table.inline_flags.__getitem__
         self._outermost = table.outermost.__getitem__
         self._depth = table.depth.__getitem__
+        self._deepest = max(table.depth.values(), default=1)
         self._inline_ids = table.inlined_locations
 
     def expand(
@@ -284,10 +286,14 @@ class _Stacks:
     ) -> tuple[tuple[str, ...], tuple[bool, ...]]:
         """The stack of ``ids`` (leaf first) and its inline flags; KeyError on an unknown id."""
         if self._inline_ids and not self._inline_ids.isdisjoint(ids):
-            # Inlined locations hold several frames: 1 wire byte may become thousands.
-            size = sum(map(self._depth, ids))
-            budget.charge(base_cost + 2 * _FRAME_COST * size)
+            # Inlined locations hold several frames: 1 wire byte may become thousands. A stack
+            # that could be large is counted before it is built; a small one after (cheaper).
+            if len(ids) * self._deepest > _SMALL_STACK:
+                budget.charge(base_cost + 2 * _FRAME_COST * sum(map(self._depth, ids)))
+                base_cost = 0
             stack = tuple(chain.from_iterable(map(self._frames, ids)))
+            if base_cost:
+                budget.charge(base_cost + 2 * _FRAME_COST * len(stack))
             return stack, tuple(chain.from_iterable(map(self._flags, ids)))
         budget.charge(base_cost + _FRAME_COST * len(ids))
         return tuple(map(self._outermost, ids)), ()

@@ -238,7 +238,7 @@ class _Slot:
         try:
             while (task := self._pool._next_task()) is not None:
                 if task.future.set_running_or_notify_cancel():
-                    self._run(task)
+                    self._run_guarded(task)
         finally:
             self._stop()
 
@@ -275,6 +275,14 @@ class _Slot:
         self._pool._count_restart()
         if not self._pool.closed:
             self._try_spawn()
+
+    def _run_guarded(self, task: _Task) -> None:
+        # A bug here must fail one task, not end the thread: the slot's worker dies with it.
+        try:
+            self._run(task)
+        except Exception as exc:
+            if not task.future.done():
+                task.future.set_exception(WorkerError(f"the pool failed the task ({exc})"))
 
     def _run(self, task: _Task) -> None:
         if self._conn is None and (failed := self._try_spawn()) is not None:
