@@ -10,9 +10,11 @@ the memory the decode will need: the wire bytes, upb's messages and the Python o
 from them. It raises :class:`ProfileTooLarge` the moment a count or the estimate passes its
 limit, so a hostile file is refused after the first megabytes, not after the whole inflation.
 
-The per-item costs below were measured on upb 6.33 (``python -m bench.pprof_hostile --costs``
-prints them) and rounded up; stacks are charged later, sample by sample, while the decoder
-expands them (see :class:`Budget`), because only then is a location's frame count known.
+The per-item costs below were measured on upb 6.33 (RSS after parsing 200,000 copies of each
+kind of item, one process per kind: an empty sample 48 bytes, a location with one line 144, a
+function 64, a string 36 plus its length), the Python objects added, and rounded up; stacks are
+charged later, sample by sample, while the decoder expands them (see :class:`Budget`), because
+only then is a location's frame count known.
 """
 
 from __future__ import annotations
