@@ -6,23 +6,35 @@ reference tool: ``pprof top FILE`` prints exactly what ``go tool pprof -top FILE
 ``pprof diff BASE NEW`` prints the functions and stacks that grew most. ``top`` also reads a
 flamegraph SVG (inferno or flamegraph.pl) and ranks its frames the same way.
 
+Files are read here and decoded in a bounded worker process (the bot's
+:func:`~bot.sources.pprof.client.profile_executor`: 1 GiB of address space, 60 s), so a hostile
+file gets a plain "profile too large" or "took longer than 60 s to decode" instead of taking
+the machine's memory or hanging the terminal.
+
 Errors (missing file, not a profile, unknown sample type) are one line on stderr, exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import sys
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from bot.errors import InputError
-from bot.sources.pprof.analysis import diff_profiles
+from bot.sources.pprof.analysis import ProfileDiff, diff_profiles
+from bot.sources.pprof.client import MAX_PROFILE_BYTES, bounded_failure, profile_executor
 from bot.sources.pprof.decode import decode
 from bot.sources.pprof.flamegraph import read_flamegraph
 from bot.sources.pprof.format import TopOptions, render_diff, render_top
 from bot.sources.pprof.model import Profile
+from bot.sources.pprof.workers import BoundedProcessPool, WorkerError
 
 _PROG = "triage-bot pprof"
+_T = TypeVar("_T")
 
 
 def add_pprof_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,7 +81,7 @@ def run_top(args: argparse.Namespace) -> int:
         node_fraction=args.node_fraction, edge_fraction=args.edge_fraction,
     )
     try:
-        text = render_top(_load(args.file, allow_svg=True), options)
+        text = _in_worker(args.file, top_text, str(args.file), _read(args.file), options)
     except InputError as exc:
         return _fail(str(exc))
     sys.stdout.write(text)
@@ -79,24 +91,56 @@ def run_top(args: argparse.Namespace) -> int:
 def run_diff(args: argparse.Namespace) -> int:
     """``pprof diff``: print what grew, or one error line and return 2."""
     try:
-        diff = diff_profiles(_load(args.base), _load(args.new), args.sample_index)
+        diff = _in_worker(args.new, diff_files, str(args.base), _read(args.base),
+                          str(args.new), _read(args.new), args.sample_index)
     except InputError as exc:
         return _fail(str(exc))
     sys.stdout.write(render_diff(diff, n=max(args.n, 1)))
     return 0
 
 
-def _load(path: Path, *, allow_svg: bool = False) -> Profile:
+def top_text(name: str, data: bytes, options: TopOptions) -> str:
+    """Decode (or read the flamegraph) and render ``-top``: what runs in the worker."""
+    return render_top(_profile(name, data, allow_svg=True), options)
+
+
+def diff_files(base_name: str, base: bytes, new_name: str, new: bytes,
+               sample: str | None) -> ProfileDiff:
+    """Decode two profiles and diff them: what runs in the worker."""
+    return diff_profiles(_profile(base_name, base), _profile(new_name, new), sample)
+
+
+@cache
+def _pool() -> BoundedProcessPool:
+    pool = profile_executor(1)
+    atexit.register(pool.shutdown, wait=True, cancel_futures=True)
+    return pool
+
+
+def _in_worker(path: Path, fn: Callable[..., _T], *args: object) -> _T:
     try:
-        data = path.read_bytes()
+        return _pool().submit(fn, *args).result()
+    except WorkerError as exc:
+        raise InputError(f"{path}: {bounded_failure('the profile', exc)}") from None
+
+
+def _read(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_PROFILE_BYTES:
+            raise InputError(f"{path}: larger than {MAX_PROFILE_BYTES} bytes; not reading it")
+        return path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _profile(name: str, data: bytes, *, allow_svg: bool = False) -> Profile:
     try:
         if allow_svg and data.lstrip()[:1] == b"<":
             return read_flamegraph(data, unit=None).to_profile()
         return decode(data)
     except InputError as exc:
-        raise InputError(f"{path}: {exc}") from None
+        raise InputError(f"{name}: {exc}") from None
 
 
 def _fail(message: str) -> int:

@@ -4,6 +4,10 @@ Modules:
 
 - ``model``: the typed :class:`Profile` (sample types, leaf-first stacks of function names).
 - ``decode`` / ``encode``: profile.proto bytes (gzipped or not) to and from :class:`Profile`.
+- ``scan``: the decoder's limits, counted on the wire format while it inflates.
+- ``frames_rx``: the profile's own drop/keep regexps, on RE2 (linear time).
+- ``workers``: :class:`BoundedProcessPool`, where decoding runs: memory and time bounds,
+  killed and replaced past them, gone with the bot.
 - ``analysis``: top functions by flat and cumulative value, and the diff of two profiles.
 - ``format``: ``go tool pprof -top`` text, identical on the same file; the diff as text.
 - ``units``: pprof's unit scaling and percentages (``1.28s``, ``47781.96kB``, ``0.034%``).
@@ -43,8 +47,10 @@ from bot.sources.pprof.encode import encode
 from bot.sources.pprof.flamegraph import Flamegraph, FlamegraphError, read_flamegraph
 from bot.sources.pprof.format import TopOptions, TopReport, render_diff, render_top, top_report
 from bot.sources.pprof.model import Profile, Sample, ValueType
+from bot.sources.pprof.workers import BoundedProcessPool, WorkerError, WorkerLimits
 
 __all__ = [
+    "BoundedProcessPool",
     "Flamegraph",
     "FlamegraphError",
     "FrameTotals",
@@ -60,6 +66,8 @@ __all__ = [
     "TopOptions",
     "TopReport",
     "ValueType",
+    "WorkerError",
+    "WorkerLimits",
     "decode",
     "diff_profiles",
     "encode",

@@ -1,29 +1,36 @@
 """Fetch CPU and heap profiles from a catalog service's pprof endpoint, and analyse them.
 
 The base URL only ever comes from the catalog (``ServiceConfig.pprof``); nothing a user typed
-reaches a URL, and redirects are not followed. Every request has a timeout (a CPU profile's is
-its duration plus the normal timeout), runs under the backend's concurrency bound, and stops
-reading past ``max_body_bytes``. aiohttp errors become ``SourceTimeout``, ``SourceUnavailable``
+reaches a URL, and redirects are not followed. Every request has ONE deadline (a CPU profile's
+is its duration plus the normal timeout) covering the wait for a slot under the backend's
+concurrency bound, the connection, the wait for the answer and the reading of the body, so an
+endpoint that trickles its answer is cut at the deadline and its slot freed; reading also stops
+past ``max_body_bytes``. aiohttp errors become ``SourceTimeout``, ``SourceUnavailable``
 (connection, 5xx, not a profile) or ``QueryRejected`` (4xx, with the service's own words).
 
 Decoding and analysis run in the executor given to the client, never on the event loop. Use
-:func:`profile_executor`, a small process pool. Measured with ``bench/pprof_decode.py`` on a
-2.5 MB gzipped (60,000 samples, 1.7 M frames) profile on a 2-core machine: the loop's worst lag
-while decode + ranking ran in a thread pool was 45-120 ms, because the thread holds the GIL
-through long C calls (upb's parse, large ``Counter`` updates, full garbage collections); in a
-worker process it was 8-40 ms. What crosses the process boundary must stay small: bytes in
-(:class:`RawProfile`), totals or a diff out (:meth:`PprofClient.top`, :meth:`PprofClient.diff`,
-:meth:`PprofClient.analyze`). A whole :class:`Profile` coming back from a process
-(:meth:`PprofClient.fetch_cpu`) costs an unpickle that holds the GIL again (about 110 ms for
-that profile), so keep those for small profiles or for a thread pool.
+:func:`profile_executor`, a :class:`~bot.sources.pprof.workers.BoundedProcessPool`: a profile
+is input from outside, and its workers have an address-space limit and a per-task deadline, and
+are killed and replaced when one is passed. Those failures, and the decoder's own limits, reach
+the caller as ``SourceUnavailable`` with a plain message ("checkout: profile too large: decodes
+past 512 MiB", "checkout: the cpu profile took longer than 60 s to decode").
+
+Measured with ``bench/pprof_decode.py`` on a 2.5 MB gzipped (60,000 samples, 1.7 M frames)
+profile on a 2-core machine: the loop's worst lag while decode + ranking ran in a thread pool
+was 45-120 ms, because the thread holds the GIL through long C calls (upb's parse, large
+``Counter`` updates, full garbage collections); in a worker process it was 8-40 ms.
+What crosses the process boundary must stay small: bytes in (:class:`RawProfile`), totals or a
+diff out (:meth:`PprofClient.top`, :meth:`PprofClient.diff`, :meth:`PprofClient.analyze`). A
+whole :class:`Profile` coming back from a process (:meth:`PprofClient.fetch_cpu`) costs an
+unpickle that holds the GIL again (about 110 ms for that profile), so keep those for small
+profiles or for a thread pool.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -32,8 +39,15 @@ import aiohttp
 from bot.config import ServiceConfig
 from bot.errors import InputError, QueryRejected, SourceTimeout, SourceUnavailable
 from bot.sources.pprof.analysis import FrameTotals, ProfileDiff, diff_profiles, frame_totals
-from bot.sources.pprof.decode import ProfileDecodeError, decode
+from bot.sources.pprof.decode import ProfileDecodeError, ProfileTooLarge, decode
 from bot.sources.pprof.model import Profile
+from bot.sources.pprof.workers import (
+    BoundedProcessPool,
+    WorkerError,
+    WorkerLimits,
+    WorkerOutOfMemory,
+    WorkerTimeout,
+)
 
 BACKEND = "pprof"
 CPU_PATH = "/debug/pprof/profile"
@@ -63,13 +77,10 @@ def decode_diff(base: bytes, new: bytes, sample: str | int | None = None) -> Pro
     return diff_profiles(decode(base), decode(new), sample)
 
 
-def profile_executor(workers: int = 2, *, max_tasks_per_child: int = 100) -> Executor:
-    """A process pool for decoding and analysis (spawned workers: no fork of a threaded loop)."""
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        max_tasks_per_child=max_tasks_per_child,
-    )
+def profile_executor(workers: int = 2, limits: WorkerLimits | None = None) -> BoundedProcessPool:
+    """A bounded process pool for decoding and analysis: 1 GiB of address space and 60 s per
+    task by default, workers niced, killed and replaced past a bound, and gone with the bot."""
+    return BoundedProcessPool(workers, limits)
 
 
 class PprofClient:
@@ -134,6 +145,9 @@ class PprofClient:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, fn, *args)
+        except (ProfileTooLarge, WorkerError) as exc:
+            message = bounded_failure(f"the {raw.kind} profile", exc)
+            raise SourceUnavailable(BACKEND, f"{raw.service}: {message}") from None
         except ProfileDecodeError as exc:
             raise SourceUnavailable(
                 BACKEND, f"{raw.service}: the {raw.kind} profile is not a pprof profile: {exc}"
@@ -148,20 +162,20 @@ class PprofClient:
             )
         url = service.pprof + path
         where = f"{service.name} {path}"
-        async with self._semaphore:
-            try:
-                async with self._session.get(
-                    url, params=params, allow_redirects=False,
-                    timeout=aiohttp.ClientTimeout(total=deadline),
-                ) as response:
-                    await self._check_status(response, where)
-                    return await self._read_body(response, where)
-            except TimeoutError:
-                raise SourceTimeout(
-                    BACKEND, f"{where}: no complete answer within {deadline:g} s"
-                ) from None
-            except aiohttp.ClientError as exc:
-                raise SourceUnavailable(BACKEND, f"{where}: {_describe(exc)}") from None
+        try:
+            # One deadline for slot, connect, answer and body: a trickle cannot outlast it.
+            async with asyncio.timeout(deadline), self._semaphore, self._session.get(
+                url, params=params, allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=deadline),
+            ) as response:
+                await self._check_status(response, where)
+                return await self._read_body(response, where)
+        except TimeoutError:
+            raise SourceTimeout(
+                BACKEND, f"{where}: no complete answer within {deadline:g} s"
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise SourceUnavailable(BACKEND, f"{where}: {_describe(exc)}") from None
 
     async def _check_status(self, response: aiohttp.ClientResponse, where: str) -> None:
         if response.status == 200:
@@ -191,6 +205,17 @@ class PprofClient:
                 raise too_big
             parts.append(chunk)
         return b"".join(parts)
+
+
+def bounded_failure(what: str, exc: ProfileTooLarge | WorkerError) -> str:
+    """The plain message for a profile (``what``: "the cpu profile") that passed a limit."""
+    if isinstance(exc, ProfileTooLarge):
+        return str(exc)
+    if isinstance(exc, WorkerTimeout):
+        return f"{what} {exc} to decode"
+    if isinstance(exc, WorkerOutOfMemory):
+        return f"profile too large: decoding it {exc}"
+    return f"{what} could not be decoded: {exc}"
 
 
 async def _snippet(response: aiohttp.ClientResponse, limit: int = 300) -> str:

@@ -15,6 +15,7 @@ of the parent, which is the best the file allows.
 from __future__ import annotations
 
 import bisect
+import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -137,11 +138,14 @@ def _boxes(root: ET.Element, unit: str | None) -> tuple[list[_Box], set[str]]:
 
 
 def _box(match: re.Match[str], rect: ET.Element) -> _Box:
-    count = round(float(match["count"].replace(",", "")))
-    delta = float(match["delta"]) if match["delta"] else None
+    try:
+        count = round(_number(match["count"].replace(",", "")))
+        delta = _number(match["delta"]) if match["delta"] else None
+    except ValueError:
+        raise FlamegraphError(f"frame {match['name']!r} has an unreadable count") from None
     try:
         if rect.get(f"{_FG}x") is not None:
-            x, width = float(rect.get(f"{_FG}x", "")), float(rect.get(f"{_FG}w", ""))
+            x, width = _number(rect.get(f"{_FG}x")), _number(rect.get(f"{_FG}w"))
         else:
             x, width = _number(rect.get("x")), _number(rect.get("width"))
         y = _number(rect.get("y"))
@@ -154,7 +158,10 @@ def _box(match: re.Match[str], rect: ET.Element) -> _Box:
 def _number(value: str | None) -> float:
     if value is None:
         raise ValueError("missing")
-    return float(value.rstrip("%"))
+    number = float(value.rstrip("%"))
+    if not math.isfinite(number):  # nan would break the ordering of rows and boxes
+        raise ValueError("not finite")
+    return number
 
 
 def _local(tag: object) -> str:

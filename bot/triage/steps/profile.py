@@ -6,7 +6,9 @@ the stacks that grew are where the memory goes. Everything else takes one CPU pr
 reports the top functions by flat and cumulative share, each marked when most of its time ran
 below a Tokio worker frame (a blocking call on a worker starves every task on it).
 
-Decoding and analysis run in an executor, never on the event loop.
+Decoding and analysis run in the pprof client's executor, never on the event loop: in the bot
+a bounded process pool, so a hostile profile (too large, or one that takes too long) fails this
+step with a plain message, and the next profile gets a fresh worker.
 """
 
 from __future__ import annotations
@@ -63,9 +65,8 @@ async def run(ctx: StepContext, deps: StepDeps) -> StepOutput:
 async def _cpu(ctx: StepContext, deps: StepDeps) -> StepOutput:
     seconds = cpu_seconds(ctx, deps)
     raw = await deps.pprof.fetch_cpu_raw(ctx.service, seconds)
-    loop = asyncio.get_running_loop()
     try:
-        report = await loop.run_in_executor(deps.executor, cpu_report_from_bytes, raw.data)
+        report = await deps.pprof.analyze(raw, cpu_report_from_bytes)
     except InputError as exc:  # not a profile, or one without sample types
         raise SourceUnavailable(
             BACKEND, f"{ctx.service.name}: the cpu profile is not usable: {exc}"

@@ -5,6 +5,7 @@ failing and malformed answers; and proof that decoding a large profile does not 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -29,6 +30,8 @@ from bot.sources.pprof import (
 )
 from bot.sources.pprof.client import decode_totals
 from bot.sources.pprof.synth import SyntheticShape, synthetic_cpu_profile
+from bot.sources.pprof.workers import WorkerLimits
+from tests.sources.pprof import hostile, pool_tasks
 from tests.sources.pprof.conftest import HEAP_T1, HEAP_T2, SAMPLE_CPU, load, pprof_bytes
 from tests.support.loop_lag import LagProbe
 
@@ -85,6 +88,14 @@ class PprofServer:
             return web.Response(text="<html><body>hello from a proxy</body></html>")
         if kind == "redirect":
             raise web.HTTPFound("http://elsewhere.invalid/debug/pprof/heap")
+        if kind == "trickle":  # headers at once, then a byte now and then, for ever
+            response = web.StreamResponse()
+            await response.prepare(request)
+            while not self.release.is_set():
+                await response.write(b"\x1f")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.release.wait(), 0.05)
+            return response
         if kind == "stream":  # no Content-Length: the cap must hold while reading
             response = web.StreamResponse()
             await response.prepare(request)
@@ -271,3 +282,44 @@ async def test_decoding_a_large_profile_does_not_block_the_loop(
     assert totals.total > 0 and len(totals.functions) > 4_000
     assert probe.ticks > 20
     assert probe.worst < MAX_LAG_S
+
+
+async def test_a_trickling_answer_is_cut_at_the_deadline_and_frees_its_slot(
+    server: PprofServer, http: aiohttp.ClientSession, threads: Executor,
+) -> None:
+    client = PprofClient(http, threads, timeout_seconds=0.5, semaphore=asyncio.Semaphore(1))
+    with pytest.raises(SourceTimeout, match=r"checkout /debug/pprof/heap: no complete answer "
+                                            r"within 0\.5 s"):
+        await client.fetch_heap_raw(service(server.base("trickle")))
+    raw = await client.fetch_heap_raw(service(server.base("ok")))  # the one slot is free
+    assert raw.data == pprof_bytes(HEAP_T1)
+
+
+async def test_hostile_profiles_fail_plainly_and_the_next_one_decodes(
+    server: PprofServer, http: aiohttp.ClientSession,
+) -> None:
+    executor = profile_executor(1, WorkerLimits(deadline_seconds=20.0))
+    hasty = profile_executor(1, WorkerLimits(deadline_seconds=1.0))
+    try:
+        client = PprofClient(http, executor)
+        server.heap_bodies = [hostile.empty_samples_bomb(), hostile.inline_amplifier(),
+                              pprof_bytes(HEAP_T1)]
+        bomb = await client.fetch_heap_raw(service(server.base("ok")))
+        with pytest.raises(SourceUnavailable, match=r"^pprof: checkout: profile too large: "
+                                                    r"more than 1,000,000 samples$"):
+            await client.top(bomb)
+        amplifier = await client.fetch_heap_raw(service(server.base("ok")))
+        with pytest.raises(SourceUnavailable, match=r"^pprof: checkout: profile too large: "
+                                                    r"decodes past 512 MiB$"):
+            await client.top(amplifier)
+        hasty_client = PprofClient(http, hasty)
+        with pytest.raises(SourceUnavailable, match=r"^pprof: checkout: the heap profile took "
+                                                    r"longer than 1 s to decode$"):
+            await hasty_client.analyze(bomb, pool_tasks.backtrack_on)
+        assert (executor.restarts, hasty.restarts) == (0, 1)
+        good = await client.fetch_heap_raw(service(server.base("ok")))
+        assert (await client.top(good, "inuse_space")).total > 0
+        assert (await hasty_client.top(good, "inuse_space")).total > 0
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+        hasty.shutdown(wait=True, cancel_futures=True)

@@ -8,6 +8,7 @@ import pytest
 
 from bot.errors import InputError
 from bot.sources.pprof import Profile, ProfileDecodeError, Sample, ValueType, decode, encode
+from bot.sources.pprof.decode import DecodeLimits, ProfileTooLarge
 from bot.sources.pprof.wire import ProfileMsg, new_profile_message
 from tests.sources.pprof.conftest import (
     ALL_PPROF,
@@ -91,7 +92,7 @@ def test_encode_round_trips(name: str) -> None:
     [
         (b"", "empty"),
         (b"\x1f\x8b\x08\x00garbage", "gzip"),
-        (gzip.compress(b"hello, not a profile")[:-6], "gzip"),
+        (gzip.compress(gzip.decompress(pprof_bytes(SAMPLE_CPU)))[:-6], "truncated gzip"),
         (b"\xff\xff\xff", "not a profile.proto"),
         (b"<html><body>502 Bad Gateway</body></html>", "not a profile.proto"),
         (gzip.compress(b"{}"), "not a profile.proto"),
@@ -154,8 +155,8 @@ def test_structural_errors_name_the_problem() -> None:
 
 def test_inflated_size_is_capped() -> None:
     data = encode(load(HEAP_T2))
-    with pytest.raises(ProfileDecodeError, match="inflates to more than 1000 bytes"):
-        decode(data, max_bytes=1000)
+    with pytest.raises(ProfileTooLarge, match="profile too large: decodes past 1,000 bytes"):
+        decode(data, limits=DecodeLimits(budget_bytes=1000))
 
 
 def test_unsymbolized_frames_are_named_like_pprof() -> None:

@@ -24,6 +24,7 @@ from bot.sources.registry import Sources
 from bot.sources.window import TimeWindow
 from bot.triage.steps import profile
 from bot.triage.steps.base import StepContext, StepDeps
+from tests.sources.pprof import hostile
 from tests.triage.steps.test_frames import HEAP_BASE, HEAP_NEW, STARVATION, MiB
 
 REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real" / "pprof"
@@ -268,7 +269,7 @@ async def test_service_without_pprof(h: Harness) -> None:
 
 async def test_bad_answers_raise_source_errors(fake: PprofFake, h: Harness) -> None:
     fake.cpu = b"<html>not a profile</html>"
-    with pytest.raises(SourceUnavailable, match="the cpu profile is not usable"):
+    with pytest.raises(SourceUnavailable, match="the cpu profile is not a pprof profile"):
         await profile.run(h.context(), h.deps)
     fake.heaps = [encode(STARVATION)]  # a CPU profile where a heap one should be
     with pytest.raises(SourceUnavailable, match="heap profiles: unknown sample type"):
@@ -286,3 +287,25 @@ async def test_slow_endpoint_times_out(fake: PprofFake, threads: Executor) -> No
             await profile.run(made.context(heap_leader()), made.deps)
     finally:
         await close(made)
+
+
+async def test_a_hostile_profile_fails_the_step_plainly_and_the_next_one_works(
+    fake: PprofFake,
+) -> None:
+    executor = profile_executor(1)
+    made = await harness(fake, executor)
+    try:
+        fake.cpu = hostile.empty_samples_bomb()  # issue 12's 51 KB reproduction
+        with pytest.raises(SourceUnavailable, match=r"^pprof: checkout: profile too large: "
+                                                    r"more than 1,000,000 samples$"):
+            await profile.run(made.context(), made.deps)
+        fake.cpu = hostile.redos_profile()  # issue 12's 86-byte hang
+        out = await profile.run(made.context(), made.deps)
+        assert out.findings[0].title == f"Hottest function: {hostile.REDOS_NAME} (100% flat)"
+        fake.cpu = encode(STARVATION)
+        out = await profile.run(made.context(), made.deps)
+        assert {f.function: f for f in out.signals.frames}["std::thread::sleep"].under_worker
+        assert executor.restarts == 0
+    finally:
+        await close(made)
+        executor.shutdown(wait=True, cancel_futures=True)
