@@ -5,10 +5,10 @@ BIN := $(VENV)/bin
 
 .PHONY: venv demo test lint lock serve clean
 
-$(BIN)/triage-bot: requirements.lock pyproject.toml
+$(BIN)/triage-bot: requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
@@ -25,10 +25,12 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# Re-pin after changing dependencies in pyproject.toml.
+# Re-pin after changing dependencies in pyproject.toml: requirements.lock is what the image
+# installs (runtime only), requirements-dev.lock what development and CI install.
 lock: venv
 	$(BIN)/pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements-dev.lock
 
 serve: venv
 	$(BIN)/triage-bot serve --config $${TRIAGE_CONFIG:-triage.yaml}
