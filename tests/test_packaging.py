@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from packaging.requirements import Requirement
 
 from bot import cli
 from bot.app import create_app
