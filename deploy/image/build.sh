@@ -28,15 +28,28 @@ trap 'rm -rf "$work"' EXIT
 make_base() {
   echo "build.sh: no $BASE in local storage; making it from Debian's packages (mmdebstrap)" >&2
   # What debian:bookworm-slim leaves out (debuerreotype's --slim): docs, man pages, locales.
-  local excludes=(/usr/share/doc/* /usr/share/man/* /usr/share/info/* /usr/share/locale/*
-                  /usr/share/groff/* /usr/share/lintian/* /usr/share/linda/*)
+  # Quoted: dpkg matches the patterns, this shell must not expand them against the host.
+  local excludes=('/usr/share/doc/*' '/usr/share/man/*' '/usr/share/info/*'
+                  '/usr/share/locale/*' '/usr/share/groff/*' '/usr/share/lintian/*'
+                  '/usr/share/linda/*')
   local opts=()
   for path in "${excludes[@]}"; do opts+=(--dpkgopt="path-exclude=$path"); done
   opts+=(--dpkgopt="path-include=/usr/share/doc/*/copyright")
-  mmdebstrap --quiet --variant=minbase --mode=root --format=tar "${opts[@]}" \
-    "$SUITE" "$work/base.tar" \
-    "deb $MIRROR $SUITE main" "deb $MIRROR $SUITE-updates main" \
-    "deb http://deb.debian.org/debian-security $SUITE-security main"
+  # Downloads from the mirror fail now and then: apt retries each file, and the whole
+  # bootstrap is tried up to three times.
+  local attempt
+  for attempt in 1 2 3; do
+    if mmdebstrap --quiet --variant=minbase --mode=root --format=tar "${opts[@]}" \
+        --aptopt='Acquire::Retries "5"' \
+        "$SUITE" "$work/base.tar" \
+        "deb $MIRROR $SUITE main" "deb $MIRROR $SUITE-updates main" \
+        "deb http://deb.debian.org/debian-security $SUITE-security main"; then
+      break
+    fi
+    [ "$attempt" -lt 3 ] || { echo "build.sh: mmdebstrap failed 3 times" >&2; exit 1; }
+    echo "build.sh: mmdebstrap failed (attempt $attempt), trying again" >&2
+    rm -f "$work/base.tar"
+  done
   podman import --change 'CMD ["bash"]' "$work/base.tar" "$BASE" >/dev/null
 }
 
