@@ -39,11 +39,14 @@ make_base() {
   # bootstrap is tried up to three times.
   local attempt
   for attempt in 1 2 3; do
+    # merged-usr: /usr merged as the official image has it (usr-is-merged), rather than by
+    # the usrmerge package, which would pull perl in (~50 MB).
     if mmdebstrap --quiet --variant=minbase --mode=root --format=tar "${opts[@]}" \
+        --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
         --aptopt='Acquire::Retries "5"' \
         "$SUITE" "$work/base.tar" \
         "deb $MIRROR $SUITE main" "deb $MIRROR $SUITE-updates main" \
-        "deb http://deb.debian.org/debian-security $SUITE-security main"; then
+        "deb http://deb.debian.org/debian-security $SUITE-security main" >&2; then
       break
     fi
     [ "$attempt" -lt 3 ] || { echo "build.sh: mmdebstrap failed 3 times" >&2; exit 1; }
