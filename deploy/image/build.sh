@@ -41,7 +41,7 @@ make_base() {
   for attempt in 1 2 3; do
     # merged-usr: /usr merged as the official image has it (usr-is-merged), rather than by
     # the usrmerge package, which would pull perl in (~50 MB).
-    if mmdebstrap --quiet --variant=minbase --mode=root --format=tar "${opts[@]}" \
+    if mmdebstrap --quiet --variant=minbase --mode=auto --format=tar "${opts[@]}" \
         --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
         --aptopt='Acquire::Retries "5"' \
         "$SUITE" "$work/base.tar" \
