@@ -1,41 +1,61 @@
-# triage-bot: small, non-root, every dependency pinned by requirements.lock.
+# triage-bot: small, non-root, read-only-root friendly, every dependency pinned by
+# requirements.lock (the runtime-only lock: no test, lint or demo tools).
 #
+#   make image                  # deploy/image/build.sh: podman, offline-friendly
 #   docker build -t triage-bot .
-#   docker run --rm -p 3000:3000 -v "$PWD/triage.yaml:/config/triage.yaml:ro" \
+#   docker run --rm -p 3000:3000 --read-only --tmpfs /tmp \
+#     -v "$PWD/triage.yaml:/config/triage.yaml:ro" \
 #     -e SLACK_BOT_TOKEN -e SLACK_SIGNING_SECRET -e TRIAGE_ALERT_TOKEN -e REDIS_URL triage-bot
 #
-# The build stage installs only the runtime dependencies named in pyproject.toml, at the
-# versions requirements.lock pins (dev tools such as mypy and pytest stay out), from wheels
-# only: no compiler is needed here, and none reaches the final image.
+# Debian's python3 (3.11 in bookworm) on debian:bookworm-slim: the same base whether it is
+# pulled or made locally from Debian's packages (deploy/image/build.sh does that when no
+# registry is reachable). Dependencies come as wheels only: no compiler anywhere.
 
-FROM python:3.11-slim AS build
-ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
-WORKDIR /src
-RUN python -m venv /opt/venv
-# Dependencies first, in their own layer: it is rebuilt only when the lock or pyproject change.
-COPY pyproject.toml requirements.lock ./
-RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; print(*deps, sep='\n')" > runtime.txt \
-    && /opt/venv/bin/pip install --only-binary=:all: --constraint requirements.lock --requirement runtime.txt \
-    && /opt/venv/bin/pip install --only-binary=:all: setuptools==84.2.1
-# Then the project itself (pure Python), without touching the pinned dependencies.
-COPY README.md ./
-COPY bot ./bot
-COPY handlers ./handlers
-# pip and setuptools leave the venv afterwards: the image installs nothing at run time.
-RUN /opt/venv/bin/pip install --no-deps --no-build-isolation . \
-    && /opt/venv/bin/pip uninstall --yes setuptools pip
-
-FROM python:3.11-slim
-# A fixed numeric uid/gid so mounted files and Kubernetes securityContext can name them.
-RUN groupadd --system --gid 10001 triage \
+# The runtime every stage shares: Python, CA certificates for Slack's TLS, the bot's user.
+FROM debian:bookworm-slim AS runtime
+# Apt versions unpinned: Debian stable's point and security releases replace them (and
+# ca-certificates must follow); the base image's tag and Debian's suite are the pin.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3 ca-certificates \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
+    && groupadd --system --gid 10001 triage \
     && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home \
        --shell /usr/sbin/nologin triage
+
+FROM runtime AS build
+# A CA bundle for pip when this machine's TLS goes through an inspecting proxy (build.sh
+# passes the host's, mounted for the build only); unset, pip uses its own.
+ARG PIP_CERT
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+# Apt versions unpinned, as above: the suite is the pin.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3-venv \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
+WORKDIR /src
+RUN python3 -m venv /opt/venv
+# Dependencies first, in their own layer: rebuilt only when the lock changes.
+COPY requirements.lock ./
+RUN /opt/venv/bin/pip install --only-binary=:all: --requirement requirements.lock
+# Then the project itself as a wheel, without touching the pinned dependencies.
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY handlers ./handlers
+RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
+    && /opt/venv/bin/pip install --no-deps /wheels/*.whl \
+    && /opt/venv/bin/pip uninstall --yes pip setuptools \
+    && find /opt/venv -name __pycache__ -type d -prune -exec rm -rf {} +
+
+FROM runtime
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
+# The built-in playbooks where the default configuration looks (TRIAGE_PLAYBOOKS).
 COPY playbooks ./playbooks
 # TRIAGE_CONFIG: mount the team's configuration at /config/triage.yaml (read-only is fine).
-# MPLCONFIGDIR: matplotlib needs a writable cache; /tmp works with a read-only root filesystem.
+# MPLCONFIGDIR, XDG_CACHE_HOME, HOME: matplotlib and anything else that caches write under
+# /tmp, an emptyDir/tmpfs beside a read-only root filesystem.
 # TRIAGE_HEALTH_URL: what HEALTHCHECK asks; the service stand-in (same image) points it elsewhere.
 ENV PATH="/opt/venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
@@ -43,6 +63,8 @@ ENV PATH="/opt/venv/bin:$PATH" \
     TRIAGE_CONFIG=/config/triage.yaml \
     TRIAGE_PLAYBOOKS=/app/playbooks \
     MPLCONFIGDIR=/tmp/matplotlib \
+    XDG_CACHE_HOME=/tmp/cache \
+    HOME=/tmp \
     TRIAGE_HEALTH_URL=http://127.0.0.1:3000/healthz
 USER 10001:10001
 EXPOSE 3000

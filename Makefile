@@ -40,3 +40,12 @@ serve: venv
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+# The container image (podman, offline-friendly; see deploy/image/build.sh), then its smoke
+# test: IMAGE=triage-bot:local by default.
+.PHONY: image image-smoke
+image:
+	deploy/image/build.sh
+
+image-smoke: image
+	deploy/image/smoke.sh

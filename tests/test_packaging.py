@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from packaging.requirements import Requirement
 
 from bot import cli
 from bot.app import create_app
@@ -68,16 +67,24 @@ def test_dockerfile_passes_hadolint(tmp_path: Path) -> None:
                           env=env, cwd=tmp_path, timeout=60, check=False)
     assert json.loads(done.stdout or "[]") == [], done.stdout
     assert done.returncode == 0, done.stderr
-    for number, line in enumerate(DOCKERFILE.read_text().splitlines(), 1):
+    # hadolint takes nothing after the rule list, so the reason is the comment just above.
+    lines = DOCKERFILE.read_text().splitlines()
+    for number, line in enumerate(lines, 1):
         ignore = re.search(r"hadolint ignore=([A-Z0-9,]+)(.*)", line)
-        assert ignore is None or len(ignore.group(2).strip(" #:-")) >= 10, (
+        above = lines[number - 2] if number > 1 else ""
+        reason = ignore.group(2) if ignore else ""
+        if above.startswith("#") and "hadolint" not in above:
+            reason += above
+        assert ignore is None or len(reason.strip(" #:-")) >= 10, (
             f"Dockerfile:{number}: say why the rule is ignored")
 
 
 def test_image_is_small_non_root_and_serves_on_3000(
         instructions: list[dockerfile.Instruction]) -> None:
-    stages = [i for i in instructions if i.keyword == "FROM"]
-    assert [s.args.split()[0] for s in stages] == ["python:3.11-slim"] * 2
+    stages = [i.args.split() for i in instructions if i.keyword == "FROM"]
+    # One Debian base (Debian's python3); the build and final stages start from its runtime.
+    assert stages[0] == ["debian:bookworm-slim", "AS", "runtime"]
+    assert [s[0] for s in stages[1:]] == ["runtime"] * (len(stages) - 1)
     final = dockerfile.final_stage(instructions)
     runs = " ".join(i.args for i in final if i.keyword == "RUN")
     assert not re.search(r"apt-get|apk |gcc|build-essential|pip install", runs), runs
@@ -97,22 +104,20 @@ def test_image_is_small_non_root_and_serves_on_3000(
 
 
 def test_build_installs_the_locked_runtime_dependencies_only(
-        instructions: list[dockerfile.Instruction], tmp_path: Path) -> None:
-    runs = [i.args for i in instructions if i.stage == 0 and i.keyword == "RUN"]
-    install = next(r for r in runs if "--requirement runtime.txt" in r)
-    assert "--only-binary=:all:" in install and "--constraint requirements.lock" in install
-    # The Dockerfile's own script lists the runtime dependencies from pyproject.toml ...
-    script = re.search(r'python -c "([^"]+)" > runtime\.txt', install)
-    assert script is not None, install
-    (tmp_path / "pyproject.toml").write_bytes((ROOT / "pyproject.toml").read_bytes())
-    listed = subprocess.run([sys.executable, "-c", script.group(1)], cwd=tmp_path,
-                            capture_output=True, text=True, check=True).stdout.split("\n")
+        instructions: list[dockerfile.Instruction]) -> None:
+    runs = [i.args for i in instructions if i.keyword == "RUN"]
+    install = next(r for r in runs if "--requirement requirements.lock" in r)
+    assert "--only-binary=:all:" in install
+    # The project itself is a wheel installed without resolving anything again.
+    assert any(re.search(r"pip install --no-deps /wheels/\S+\.whl", r) for r in runs), runs
+    # requirements.lock pins every distribution the runtime dependencies pull in, within
+    # pyproject's ranges, and nothing else (no test, lint or demo tools reach the image).
     roots = locked.runtime_requirements(ROOT / "pyproject.toml")
-    assert [Requirement(line) for line in listed if line] == roots
-    # ... and the lock pins every distribution they pull in, within pyproject's ranges.
     pins = locked.pins(ROOT / "requirements.lock")
-    unpinned = {name: by for name, by in locked.closure(roots).items() if name not in pins}
-    assert not unpinned, f"not in requirements.lock (would float in the image): {unpinned}"
+    needed = locked.closure(roots)
+    unpinned = {name: by for name, by in needed.items() if name not in pins}
+    assert not unpinned, f"not in requirements.lock: {unpinned}"
+    assert set(pins) <= set(needed), f"not runtime dependencies: {set(pins) - set(needed)}"
     for requirement in roots:
         version = pins[requirement.name.lower().replace("_", "-")]
         assert requirement.specifier.contains(version), f"{requirement} vs lock {version}"
