@@ -83,7 +83,7 @@ def slack_route(bolt: AsyncApp, secret: str, claims: ClaimStore, metrics: BotMet
         body = await request.read()
         problem = signature_problem(secret, body, request.headers.get("X-Slack-Request-Timestamp"),
                                     request.headers.get("X-Slack-Signature"), time.time())
-        if problem is None and not await _first_delivery(claims, request):
+        if problem is None and not await _first_delivery(claims, request, body):
             problem = "replayed"
         if problem is not None:
             metrics.slack_rejected.labels(problem).inc()
@@ -102,8 +102,15 @@ def slack_route(bolt: AsyncApp, secret: str, claims: ClaimStore, metrics: BotMet
     return events
 
 
-async def _first_delivery(claims: ClaimStore, request: web.Request) -> bool:
-    """False for a signature seen before; True (with a warning) when Redis cannot tell."""
+async def _first_delivery(claims: ClaimStore, request: web.Request, body: bytes) -> bool:
+    """False for a signature seen before; True (with a warning) when Redis cannot tell.
+
+    Slack's own retries of an Events API delivery (``X-Slack-Retry-Num``) pass: they are
+    deduplicated by ``event_id`` downstream, and refusing one would lose the event if the
+    first delivery's answer was what got lost.
+    """
+    if request.headers.get("X-Slack-Retry-Num") and b'"event_callback"' in body:
+        return True
     signature = request.headers.get("X-Slack-Signature", "")
     try:
         return await claims.claim("slack-signature", signature, ttl_seconds=WINDOW_S + 60)
