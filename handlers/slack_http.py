@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from urllib.parse import parse_qs
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -57,21 +55,23 @@ def request_kind(body: Mapping[str, object]) -> str:
     return kind if isinstance(kind, str) and kind in KINDS else "other"
 
 
-def parse_slack_body(body: bytes, content_type: str) -> dict[str, object] | None:
-    """The request's fields as Bolt will read them, or None if they are not a Slack request."""
+def parse_slack_request(body: bytes, query: str, headers: Mapping[str, str]
+                        ) -> AsyncBoltRequest | None:
+    """The request as Bolt will see it, parsed once, or None if it is not a Slack request.
+
+    Bolt parses the body when the request is built (form fields, or the JSON ``payload`` of an
+    interaction, or a JSON event); anything that does not come out as a command, an
+    interaction or an event is refused here rather than deep inside a listener.
+    """
     try:
-        text = body.decode()
-        if content_type.startswith("application/json"):
-            parsed = json.loads(text)
-            return parsed if isinstance(parsed, dict) else None
-        fields: dict[str, object] = {
-            k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
-        if "payload" in fields:
-            payload = json.loads(str(fields["payload"]))
-            return payload if isinstance(payload, dict) else None
-    except (UnicodeDecodeError, ValueError):
+        request = AsyncBoltRequest(body=body.decode(), query=query,
+                                   headers=dict(headers))
+    except Exception:  # any parse failure of outside input is "malformed", never a 500
         return None
-    return fields if "command" in fields else None
+    fields = request.body
+    if not isinstance(fields, dict) or not ("command" in fields or "type" in fields):
+        return None
+    return request
 
 
 def slack_route(bolt: AsyncApp, secret: str, claims: ClaimStore, metrics: BotMetrics
@@ -88,15 +88,14 @@ def slack_route(bolt: AsyncApp, secret: str, claims: ClaimStore, metrics: BotMet
         if problem is not None:
             metrics.slack_rejected.labels(problem).inc()
             return web.json_response({"ok": False, "error": problem}, status=401)
-        fields = parse_slack_body(body, request.content_type or "")
-        if fields is None:
+        bolt_request = parse_slack_request(body, request.query_string, request.headers)
+        if bolt_request is None:
             metrics.slack_rejected.labels("malformed").inc()
             log.info("malformed Slack request refused")
             return web.json_response({"ok": False, "error": "malformed"}, status=400)
-        bolt_request = AsyncBoltRequest(body=body.decode(), query=request.query_string,
-                                        headers=request.headers)  # type: ignore[arg-type]
         response = await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
-        metrics.ack_latency.labels(request_kind(fields)).observe(time.perf_counter() - started)
+        metrics.ack_latency.labels(request_kind(bolt_request.body)).observe(
+            time.perf_counter() - started)
         return response
 
     return events
