@@ -1,0 +1,202 @@
+"""Who may do what, through the real server over HTTP, the Slack stand-in and a real Redis.
+
+People: alice owns checkout (a responder for it), dave is in the on-call user group
+S0ONCALL (a responder everywhere), bob is an admin, carol is only a reader in the same
+channel, and eve types from another workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.app import REDIS
+from bot.logs import JsonFormatter
+from bot.models import IncidentStatus, StepName
+from bot.slack.cards import ACTION_ASSIGN_ME, ACTION_RESOLVE
+from bot.slack.walk_blocks import STEP_ACTIONS
+from bot.triage.access import AccessDenied
+from tests.handlers.test_commands import reply
+from tests.support.bot_harness import BotHarness, populate, running_bot
+from triage_sim.slack.payloads import Actor
+from triage_sim.slack.standin import SlackStandIn
+
+TEAM = "T0TRIAGE"
+ACCESS = {"responders": ["S0ONCALL"], "admins": ["U0BOB"], "max_profile_seconds": 5,
+          "profile_cooldown": "2m", "steps_per_minute": 2}
+
+
+@pytest.fixture
+async def bot(redis_url: str, key_prefix: str) -> AsyncIterator[BotHarness]:
+    async with SlackStandIn() as slack:
+        populate(slack)
+        slack.add_user("U0CAROL", "carol")
+        slack.add_user("U0DAVE", "dave")
+        slack.add_usergroup("S0ONCALL", "oncall", ["U0DAVE"])
+        overrides = {"access": ACCESS,
+                     "slack": {"default_channel": "C0INCIDENTS", "team_id": TEAM}}
+        async with running_bot(redis_url, key_prefix, slack=slack,
+                               overrides=overrides) as harness:
+            yield harness
+
+
+async def command(bot: BotHarness, text: str, user: str = "U0ALICE",
+                  channel: str = "C0CHECKOUT") -> str:
+    delivery = await bot.sender.slash_command("/triage", text, channel_id=channel, user_id=user)
+    answer = await reply(bot, delivery)
+    await bot.idle()
+    return answer
+
+
+async def click(bot: BotHarness, action_id: str, user: str, channel: str = "C0CHECKOUT"
+                ) -> str:
+    card = bot.slack.messages(channel)[0]
+    delivery = await bot.sender.click(channel, card.ts, action_id, user_id=user)
+    answer = await reply(bot, delivery)
+    await bot.idle()
+    return answer
+
+
+async def redis_state(client: aioredis.Redis, prefix: str) -> dict[str, Any]:
+    """Every key under the prefix with its value, except the door's replay markers (each
+    signed delivery, refused or not, is remembered so that it cannot be replayed)."""
+    state: dict[str, Any] = {}
+    async for key in client.scan_iter(f"{prefix}:*"):
+        if f"{prefix}:claim:slack-signature:" in key:
+            continue
+        kind = await client.type(key)
+        read = {"string": client.get, "list": lambda k: client.lrange(k, 0, -1),
+                "hash": client.hgetall, "set": client.smembers,
+                "zset": lambda k: client.zrange(k, 0, -1, withscores=True)}[kind]
+        state[key] = (kind, await read(key))
+    return state
+
+
+def web_api_calls(bot: BotHarness) -> list[tuple[str, str]]:
+    return [(c.method, json.dumps(c.args, sort_keys=True, default=str))
+            for c in bot.slack.ws.calls]
+
+
+def refusals(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records]
+    return [line for line in lines if line.get("event") == "access_refused"]
+
+
+async def test_a_reader_reads_but_every_change_is_refused_and_changes_nothing(
+        bot: BotHarness, key_prefix: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    assert "Declared INC-1" in await command(bot, "start checkout p99 above 2s")
+    assert "INC-1" in await command(bot, "status INC-1", user="U0CAROL")
+    redis = bot.app[REDIS]
+    before, calls_before = await redis_state(redis, key_prefix), web_api_calls(bot)
+    for text in ["note INC-1 it is the database", "assign INC-1 <@U0CAROL|carol>",
+                 "resolve INC-1", "metrics INC-1", "profile INC-1", "rca INC-1",
+                 "rca export INC-1", "start checkout another one"]:
+        answer = await command(bot, text, user="U0CAROL")
+        assert "You need the responder role" in answer, text
+        assert "access.responders" in answer
+    for action_id in (ACTION_RESOLVE, ACTION_ASSIGN_ME, STEP_ACTIONS[StepName.LOGS]):
+        assert "You need the responder role" in await click(bot, action_id, "U0CAROL")
+    assert await redis_state(redis, key_prefix) == before
+    assert web_api_calls(bot) == calls_before
+    logged = refusals(caplog)
+    assert len(logged) == 11 and {line["user_id"] for line in logged} == {"U0CAROL"}
+    assert {line["action"] for line in logged} == {
+        "note", "assign", "resolve", "step", "rca", "rca_export", "start", "take"}
+
+
+async def test_owners_and_user_group_members_are_responders(bot: BotHarness) -> None:
+    await command(bot, "start checkout p99 above 2s")
+    assert "Noted on INC-1" in await command(bot, "note INC-1 owner here")
+    assert "Noted on INC-1" in await command(bot, "note INC-1 on call here", user="U0DAVE")
+    card = bot.slack.messages("C0CHECKOUT")[0]
+    await bot.sender.click("C0CHECKOUT", card.ts, ACTION_ASSIGN_ME, user_id="U0DAVE")
+    await bot.idle()
+    incident = await bot.services.triage.get("INC-1")
+    assert incident is not None and incident.assignee == "U0DAVE"
+    # search has no owners: alice is only a reader there; the group is asked once (cached).
+    answer = await command(bot, "start search slow", channel="C0SEARCH")
+    assert "You need the responder role" in answer and "owner of search" in answer
+    assert len(bot.slack.calls_to("usergroups.users.list")) == 1
+
+
+async def test_a_button_acts_only_on_the_incident_of_its_card(
+        bot: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    await command(bot, "start checkout errors")
+    await command(bot, "start search slow", user="U0DAVE", channel="C0SEARCH")
+    card = bot.slack.messages("C0CHECKOUT")[0]
+    # A forged payload: the checkout card's Resolve button carrying INC-2 (search's).
+    forged = json.loads(json.dumps(list(card.blocks)).replace('"INC-1"', '"INC-2"'))
+    messages = bot.slack.ws.messages["C0CHECKOUT"]
+    messages[0] = replace(messages[0], blocks=tuple(forged))
+    answer = await click(bot, ACTION_RESOLVE, "U0DAVE")
+    assert "does not belong to that incident's card" in answer
+    second = await bot.services.triage.get("INC-2")
+    assert second is not None and second.status is IncidentStatus.OPEN
+    assert refusals(caplog)[-1]["reason"] == "button not on the incident's card"
+
+
+async def test_another_workspace_is_refused_at_the_door(bot: BotHarness) -> None:
+    await command(bot, "start checkout errors")
+    eve = Actor("U0EVE", "eve", "T0OTHER", "other", bot.slack.ws.app_id)
+    bot.sender.actor = eve
+    delivery = await bot.sender.slash_command("/triage", "resolve INC-1", channel_id="C0CHECKOUT")
+    ack = delivery.ack()
+    assert ack is not None and "only the workspace it is installed in" in ack["text"]
+    card = bot.slack.messages("C0CHECKOUT")[0]
+    clicked = await bot.sender.click("C0CHECKOUT", card.ts, ACTION_RESOLVE)
+    assert clicked.status == 403
+    await bot.idle()
+    incident = await bot.services.triage.get("INC-1")
+    assert incident is not None and incident.status is IncidentStatus.OPEN
+
+
+async def test_one_profile_per_service_within_the_cooldown(bot: BotHarness,
+                                                           key_prefix: str) -> None:
+    await command(bot, "start checkout cpu")
+    first = await command(bot, "profile INC-1")
+    assert "Running the profile step" in first
+    second = await command(bot, "profile INC-1", user="U0DAVE")
+    assert "checkout is being profiled or was profiled recently" in second
+    assert "The next profile is possible at" in second
+    redis = bot.app[REDIS]
+    slots = [k async for k in redis.scan_iter(f"{key_prefix}:profile-slot:*")]
+    assert len(slots) == 1 and 100_000 < await redis.pttl(slots[0]) <= 120_000
+
+
+async def test_steps_are_rate_limited_per_person(bot: BotHarness) -> None:
+    await command(bot, "start checkout cpu")
+    # Two per minute in fixed windows: five requests span at most two windows, so at least
+    # one is refused, whatever second the test starts in.
+    answers = [await command(bot, "logs INC-1", user="U0DAVE") for _ in range(5)]
+    refused = [a for a in answers if "steps within a minute; try again in" in a]
+    assert 1 <= len(refused) <= 3
+    assert "Running the logs step" in await command(bot, "logs INC-1")  # alice: her own limit
+
+
+async def test_only_an_admin_changes_an_rca_section_someone_else_wrote(
+        bot: BotHarness) -> None:
+    await command(bot, "start checkout errors")
+    incident = await bot.services.triage.get("INC-1")
+    assert incident is not None
+    rca = await bot.services.triage.draft_rca(incident)
+    saved = await bot.services.triage.save_rca(incident, rca.version,
+                                               {s: "alice wrote this" for s in rca.sections},
+                                               {s: rca.text(s) for s in rca.sections},
+                                               "U0ALICE")
+    assert saved is not None
+    guard = bot.services.guard
+    submitted = {s: "dave rewrote it" for s in saved.sections}
+    prefilled = {s: saved.text(s) for s in saved.sections}
+    with pytest.raises(AccessDenied, match="You need the admin role to change an RCA section"):
+        await guard.rca_edit("U0DAVE", incident, saved, submitted, prefilled)
+    await guard.rca_edit("U0BOB", incident, saved, submitted, prefilled)
+    await guard.rca_edit("U0ALICE", incident, saved, submitted, prefilled)
+    await guard.rca_edit("U0DAVE", incident, saved, prefilled, prefilled)  # unchanged: fine
