@@ -7,23 +7,36 @@ channel, and eve types from another workspace.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import base64
 import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from bot.app import REDIS
+from bot.cli.audit import run_audit
 from bot.logs import JsonFormatter
 from bot.models import IncidentStatus, StepName
 from bot.slack.cards import ACTION_ASSIGN_ME, ACTION_RESOLVE
 from bot.slack.walk_blocks import STEP_ACTIONS
 from bot.triage.access import AccessDenied
+from handlers.alerts import authorized
 from tests.handlers.test_commands import reply
-from tests.support.bot_harness import BotHarness, populate, running_bot
+from tests.support.alert_payloads import alert, notification
+from tests.support.bot_harness import (
+    ALERT_TOKEN,
+    SIGNING_SECRET,
+    BotHarness,
+    populate,
+    running_bot,
+)
 from triage_sim.slack.payloads import Actor
 from triage_sim.slack.standin import SlackStandIn
 
@@ -200,3 +213,66 @@ async def test_only_an_admin_changes_an_rca_section_someone_else_wrote(
     await guard.rca_edit("U0BOB", incident, saved, submitted, prefilled)
     await guard.rca_edit("U0ALICE", incident, saved, submitted, prefilled)
     await guard.rca_edit("U0DAVE", incident, saved, prefilled, prefilled)  # unchanged: fine
+
+
+@pytest.fixture
+def audit_config(tmp_path: Path, redis_url: str, key_prefix: str,
+                 monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A configuration file (and REDIS_URL) for the CLI, pointing at the bot's Redis keys."""
+    config = tmp_path / "triage.yaml"
+    config.write_text(f"redis: {{key_prefix: {key_prefix}}}\n", encoding="utf-8")
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    return config
+
+
+async def test_audit_prints_who_did_what_when_and_from_where(
+        bot: BotHarness, audit_config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answer = await bot.post_alert(notification("{}:{alertname=\"HighLatency\"}",
+                                               [alert("HighLatency", service="checkout")]))
+    assert answer.status == 200 and answer.body["incident"] == "INC-1"
+    await bot.idle()
+    await command(bot, "note INC-1 looking at the pool")
+    card = bot.slack.messages("C0CHECKOUT")[0]
+    await bot.sender.click("C0CHECKOUT", card.ts, ACTION_ASSIGN_ME, user_id="U0DAVE")
+    await bot.idle()
+    args = argparse.Namespace(incident="inc-1", config=audit_config)
+    assert await asyncio.to_thread(run_audit, args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("INC-1 · checkout · open")
+    rows = [line.split() for line in out[1:]]
+    assert rows[0][1:4] == ["webhook", "alertmanager", "declared"]
+    assert rows[-2][1:5] == ["command", "U0ALICE", "note", "looking"]
+    assert rows[-1][1:4] == ["button", "U0DAVE", "assigned"]
+    assert any(row[1:4] == ["webhook", "alertmanager", "step_failed"] for row in rows)
+
+
+async def test_secrets_never_reach_the_logs_or_metrics(
+        bot: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    await bot.post_alert(notification("g", [alert("HighLatency", service="checkout")]),
+                         auth="Bearer wrong-token")
+    await bot.post_alert(notification("g", [alert("HighLatency", service="checkout")]))
+    await bot.idle()
+    bot.slack.fail_next("chat.postMessage", status=200, error="channel_not_found", times=3)
+    bot.slack.fail_next("usergroups.users.list", status=200, error="invalid_auth")
+    await command(bot, "note INC-1 under fire", user="U0DAVE")
+    await command(bot, "start checkout second one")
+    await command(bot, "resolve INC-1", user="U0CAROL")
+    await bot.sender.send_raw(b"payload=%7Bbroken", "application/x-www-form-urlencoded")
+    await bot.sender.send_raw(b"{}", "application/json", bad_signature=True)
+    await bot.idle()
+    async with bot.http.get(f"{bot.base_url}/metrics") as response:
+        metrics = await response.text()
+    logs = "\n".join(JsonFormatter().format(r) for r in caplog.records)
+    assert "access_refused" in logs and "triage_slack_rejected_total" in metrics
+    for secret in ("xoxb-test-token", SIGNING_SECRET, ALERT_TOKEN):
+        assert secret not in logs and secret not in metrics, secret
+
+
+@pytest.mark.parametrize(("header", "ok"), [
+    ("Bearer old-token", True), ("Bearer new-token", True), ("Bearer other", False),
+    ("Basic " + base64.b64encode(b"am:new-token").decode(), True), ("Bearer ", False),
+    ("Bearer old-token,new-token", False)])
+def test_the_alert_token_rotates_with_two_tokens(header: str, ok: bool) -> None:
+    assert authorized(header, "old-token, new-token") is ok
+    assert authorized("Bearer new-token", "new-token")
