@@ -141,6 +141,15 @@ async def _resolve(services: Services, command: Any, caller: Caller) -> None:
     await ephemeral(caller.respond, f"Resolved {incident.id}.")
 
 
+async def _reopen(services: Services, command: Any, caller: Caller) -> None:
+    incident = await services.triage.find(command.ref, caller.channel_id)
+    await services.guard.on_incident(caller.user_id, Action.REOPEN, incident)
+    if not await services.triage.reopen(incident, caller.user_id, command.note):
+        await ephemeral(caller.respond, f"{incident.id} is open already.")
+        return
+    await ephemeral(caller.respond, f"Reopened {incident.id}.")
+
+
 async def _run_step(services: Services, command: Any, caller: Caller) -> None:
     incident = await services.triage.find(command.ref, caller.channel_id)
     if not services.triage.is_walkable(incident):
@@ -171,4 +180,5 @@ _VERBS: dict[type, Callable[[Services, Any, Caller], Awaitable[None]]] = {
     cmd.RcaCommand: _rca,
     cmd.Start: _start, cmd.Status: _status, cmd.ListOpen: _list,
     cmd.Note: _note, cmd.Assign: _assign, cmd.Resolve: _resolve, cmd.RunStep: _run_step,
+    cmd.Reopen: _reopen,
 }

@@ -60,6 +60,7 @@ class EventKind(StrEnum):
     NOTE = "note"
     ASSIGNED = "assigned"
     RESOLVED = "resolved"
+    REOPENED = "reopened"
     ALERT_FIRED = "alert_fired"
     ALERT_RESOLVED = "alert_resolved"
     CARD_POSTED = "card_posted"

@@ -276,3 +276,18 @@ async def test_secrets_never_reach_the_logs_or_metrics(
 def test_the_alert_token_rotates_with_two_tokens(header: str, ok: bool) -> None:
     assert authorized(header, "old-token, new-token") is ok
     assert authorized("Bearer new-token", "new-token")
+
+
+async def test_only_an_admin_reopens_a_resolved_incident(bot: BotHarness) -> None:
+    await command(bot, "start checkout errors")
+    assert "Resolved INC-1" in await command(bot, "resolve INC-1 fixed by rollback")
+    refused = await command(bot, "reopen INC-1", user="U0DAVE")
+    assert "You need the admin role to reopen incidents" in refused
+    assert "access.admins" in refused
+    assert "Reopened INC-1" in await command(bot, "reopen INC-1 it came back", user="U0BOB")
+    incident = await bot.services.triage.get("INC-1")
+    assert incident is not None and incident.is_open and incident.resolved_by is None
+    thread = [m.text for m in bot.slack.messages("C0CHECKOUT")]
+    assert any("<@U0BOB> reopened INC-1: it came back" in t for t in thread)
+    assert "INC-1 is open already" in await command(bot, "reopen INC-1", user="U0BOB")
+    assert "needs the incident's id" in await command(bot, "reopen checkout", user="U0BOB")
