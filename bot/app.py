@@ -45,7 +45,7 @@ from bot.triage.walk import Walk
 from handlers import actions, alerts, commands, events, health, views
 from handlers import rca as rca_handlers
 from handlers import walk as walk_handlers
-from handlers.guard import Guard, slack_group_fetch
+from handlers.guard import Guard, other_workspace_middleware, slack_group_fetch
 from handlers.replies import ResponseUrls
 from handlers.services import Services
 from handlers.slack_http import SlackRoute, request_kind, slack_route
@@ -191,6 +191,8 @@ async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
     # The door (handlers/slack_http.py) verifies signatures before anything is parsed.
     bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret or "",
                     request_verification_enabled=False, process_before_response=False)
+    if settings.file.slack.team_id and app[RUNTIME].socket_mode:  # HTTP: refused at the door
+        bolt.middleware(other_workspace_middleware(settings.file.slack.team_id))
     for module in (commands, actions, views, events, rca_handlers, walk_handlers):
         module.register(bolt, services)
     app[SERVICES], app[BOLT], app[OUTBOUND] = services, bolt, outbound

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import AccessConfig, Settings
@@ -37,7 +38,8 @@ from bot.triage.access import (
 )
 from bot.triage.service import TriageService
 
-__all__ = ["Guard", "enter", "request_team", "slack_group_fetch"]
+__all__ = ["OTHER_WORKSPACE", "Guard", "enter", "log_refusal", "other_workspace_middleware",
+           "request_team", "slack_group_fetch"]
 
 log = logging.getLogger(__name__)
 GROUP_LOOKUP_TIMEOUT_S = 5.0
@@ -63,6 +65,34 @@ def request_team(fields: Mapping[str, Any]) -> str | None:
         return str(user["team_id"])
     value = fields.get("team_id")
     return str(value) if value else None
+
+
+#: What a person typing from another workspace reads.
+OTHER_WORKSPACE = ("This bot serves only the workspace it is installed in; ask someone there "
+                   "to run the command.")
+
+
+def other_workspace_middleware(team_id: str) -> Callable[..., Awaitable[BoltResponse]]:
+    """A Bolt middleware refusing requests from any team but ``team_id``.
+
+    The HTTP door refuses them before Bolt; over Socket Mode there is no door, so this does.
+    """
+
+    async def refuse_other_workspaces(body: dict[str, Any],
+                                      next: Callable[[], Awaitable[BoltResponse]]
+                                      ) -> BoltResponse:
+        team = request_team(body)
+        if team in (None, team_id):
+            return await next()
+        user = body.get("user")
+        user_id = user.get("id") if isinstance(user, dict) else body.get("user_id")
+        log_refusal(str(user_id or ""), "slack_request", "another workspace", team_id=team)
+        if "command" in body:
+            return BoltResponse(status=200, body={"response_type": "ephemeral",
+                                                  "text": OTHER_WORKSPACE})
+        return BoltResponse(status=403, body={"ok": False, "error": "other_workspace"})
+
+    return refuse_other_workspaces
 
 
 def slack_group_fetch(client: AsyncWebClient) -> Fetch:

@@ -24,7 +24,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.errors import StoreError
 from bot.observability import BotMetrics
 from bot.store.claims import ClaimStore
-from handlers.guard import log_refusal, request_team
+from handlers.guard import OTHER_WORKSPACE, log_refusal, request_team
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +113,7 @@ def _other_workspace(fields: Mapping[str, object]) -> web.Response:
     log_refusal(str(user_id or ""), request_kind(fields), "another workspace",
                 team_id=str(request_team(fields)))
     if request_kind(fields) == "command":
-        return web.json_response({"response_type": "ephemeral", "text": (
-            "This bot serves only the workspace it is installed in; ask someone there to "
-            "run the command.")})
+        return web.json_response({"response_type": "ephemeral", "text": OTHER_WORKSPACE})
     return web.json_response({"ok": False, "error": "other_workspace"}, status=403)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from bot.app import REDIS
+from bot.app import REDIS, Runtime
 from bot.cli.audit import run_audit
 from bot.logs import JsonFormatter
 from bot.models import IncidentStatus, StepName
@@ -38,6 +38,7 @@ from tests.support.bot_harness import (
     running_bot,
 )
 from triage_sim.slack.payloads import Actor
+from triage_sim.slack.sender import SlackSender
 from triage_sim.slack.standin import SlackStandIn
 
 TEAM = "T0TRIAGE"
@@ -291,3 +292,27 @@ async def test_only_an_admin_reopens_a_resolved_incident(bot: BotHarness) -> Non
     assert any("<@U0BOB> reopened INC-1: it came back" in t for t in thread)
     assert "INC-1 is open already" in await command(bot, "reopen INC-1", user="U0BOB")
     assert "needs the incident's id" in await command(bot, "reopen checkout", user="U0BOB")
+
+
+async def test_another_workspace_is_refused_over_socket_mode(redis_url: str,
+                                                             key_prefix: str) -> None:
+    async with SlackStandIn() as slack:
+        populate(slack)
+        runtime = Runtime(socket_mode=True, channel_interval_s=0.01, drain_seconds=5)
+        overrides = {"access": ACCESS, "slack": {"default_channel": "C0INCIDENTS",
+                                                 "team_id": TEAM}}
+        async with running_bot(redis_url, key_prefix, slack=slack, runtime=runtime,
+                               overrides=overrides) as bot:
+            await slack.wait_for_socket()
+            sender = SlackSender(slack)
+            await sender.slash_command("/triage", "start checkout errors", channel_id="C0CHECKOUT")
+            await slack.wait_for_message("C0CHECKOUT")
+            await bot.idle()
+            sender.actor = Actor("U0EVE", "eve", "T0OTHER", "other", slack.ws.app_id)
+            refused = await sender.slash_command("/triage", "resolve INC-1",
+                                                 channel_id="C0CHECKOUT")
+            ack = refused.ack()
+            assert ack is not None and "only the workspace it is installed in" in ack["text"]
+            await bot.idle()
+            incident = await bot.services.triage.get("INC-1")
+            assert incident is not None and incident.status is IncidentStatus.OPEN

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.config import AccessConfig, Catalog, ServiceConfig
+from bot.models import EventKind, TimelineEvent
+from bot.models.incident import surface_var
 from bot.triage.access import (
     AccessPolicy,
     Action,
@@ -83,3 +87,14 @@ async def test_groups_are_cached_then_refreshed_and_kept_when_slack_fails() -> N
     slack.failing, now[0] = True, 200
     assert await directory.members("S0ONCALL") == {"U0ERIN"}
     assert await directory.members("S0NEVERSEEN") == frozenset()
+
+
+async def test_timeline_events_carry_the_surface_of_the_task_that_records_them() -> None:
+    async def recorded_under(surface: str | None) -> str | None:
+        if surface is not None:
+            surface_var.set(surface)
+        return TimelineEvent(kind=EventKind.NOTE).surface
+
+    assert await asyncio.create_task(recorded_under("job")) == "job"
+    assert await asyncio.create_task(recorded_under(None)) is None  # the other task's is not seen
+    assert TimelineEvent(kind=EventKind.NOTE, surface="cli").surface == "cli"
