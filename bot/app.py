@@ -30,6 +30,7 @@ from bot.scheduler import JobScheduler
 from bot.slack.client import build_web_client
 from bot.slack.outbound import SlackOutbound
 from bot.slack.pacing import ChannelPacer
+from bot.store.access import AccessStore
 from bot.store.cards import CardStore
 from bot.store.connection import Redis, connect_redis, redis_ping
 from bot.store.keys import Keys
@@ -44,6 +45,7 @@ from bot.triage.walk import Walk
 from handlers import actions, alerts, commands, events, health, views
 from handlers import rca as rca_handlers
 from handlers import walk as walk_handlers
+from handlers.guard import Guard, other_workspace_middleware, slack_group_fetch
 from handlers.replies import ResponseUrls
 from handlers.services import Services
 from handlers.slack_http import SlackRoute, request_kind, slack_route
@@ -84,6 +86,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     """Build the application; resources open on startup and close on cleanup."""
     runtime = runtime or Runtime()
     _check_slack_settings(settings, runtime)
+    if settings.file.access is None:
+        log.warning("no `access` block in the configuration: everyone in a channel with the "
+                    "bot may act on incidents and take profiles")
     app = web.Application(client_max_size=settings.file.alerts.max_body_bytes + 1024)
     app[SETTINGS] = settings
     app[RUNTIME] = runtime
@@ -177,19 +182,24 @@ async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
     client.session = session
     outbound = SlackOutbound(client, app[WALK].deps.executor, pacer)
     triage = build_triage(app, outbound)
+    guard = Guard(settings, triage, AccessStore(app[REDIS], Keys(settings.key_prefix)),
+                  slack_group_fetch(client), hold_s=app[RUNTIME].step_timeout_s + 60)
     services = Services(
         settings=settings, triage=triage, claims=app[WALK].stores.claims, tasks=app[TASKS],
-        metrics=metrics, client=client, replies=ResponseUrls(session))
+        metrics=metrics, client=client, replies=ResponseUrls(session), guard=guard)
     app[ALERT_RECEIVER] = alerts.receiver(services)
     # The door (handlers/slack_http.py) verifies signatures before anything is parsed.
     bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret or "",
                     request_verification_enabled=False, process_before_response=False)
+    if settings.file.slack.team_id and app[RUNTIME].socket_mode:  # HTTP: refused at the door
+        bolt.middleware(other_workspace_middleware(settings.file.slack.team_id))
     for module in (commands, actions, views, events, rca_handlers, walk_handlers):
         module.register(bolt, services)
     app[SERVICES], app[BOLT], app[OUTBOUND] = services, bolt, outbound
     secret = settings.slack_signing_secret
     app[SLACK_ROUTE] = (None if app[RUNTIME].socket_mode or not secret
-                        else slack_route(bolt, secret, services.claims, metrics))
+                        else slack_route(bolt, secret, services.claims, metrics,
+                                         team_id=settings.file.slack.team_id))
     socket = await _start_socket_mode(app, bolt, metrics)
     yield
     if socket is not None:

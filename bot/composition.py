@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 
-from bot.config import Settings
+from bot.config import AccessConfig, Settings
 from bot.sources.pprof.client import PprofClient, profile_executor
 from bot.sources.registry import Sources
 from bot.store.alerts import AlertStateStore
@@ -51,7 +51,9 @@ async def open_walk(settings: Settings, redis: Redis, keys: Keys, *,
         try:
             async with aiohttp.ClientSession() as pprof_session:
                 deps = StepDeps(sources=sources, pprof=PprofClient(pprof_session, processes),
-                                executor=processes, profile_seconds=profile_seconds)
+                                executor=processes, profile_seconds=profile_seconds,
+                                max_profile_seconds=(settings.file.access or AccessConfig()
+                                                     ).max_profile_seconds)
                 yield Walk(stores, playbooks, settings.catalog, deps,
                            step_timeout_s=step_timeout_s)
         finally:

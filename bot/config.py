@@ -112,6 +112,8 @@ class SlackConfig(_Strict):
 
     default_channel: str | None = None
     command: str = "/triage"
+    #: The installed workspace (T…); when set, requests from any other team are refused.
+    team_id: str | None = Field(default=None, pattern=r"^[TE][A-Z0-9]{2,}$")
 
     @field_validator("default_channel")
     @classmethod
@@ -156,6 +158,34 @@ class ScheduleConfig(_Strict):
     digest_at: str | None = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     digest_timezone: str = "UTC"
     lease: Duration = 15.0
+
+
+_PRINCIPAL_RE = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+
+
+def _principals(value: list[str]) -> list[str]:
+    for entry in value:
+        if not _PRINCIPAL_RE.match(entry):
+            raise ValueError(f"not a Slack user id (U…/W…) or user-group id (S…): {entry!r}")
+    return value
+
+
+Principals = Annotated[list[str], AfterValidator(_principals)]
+
+
+class AccessConfig(_Strict):
+    """Who may act (see bot/triage/access.py) and the bounds on costly actions."""
+
+    responders: Principals = Field(default_factory=list)
+    admins: Principals = Field(default_factory=list)
+    #: No CPU profile (or heap-diff interval) the bot takes runs longer than this.
+    max_profile_seconds: int = Field(default=60, ge=1, le=600)
+    #: One profile per service, and not again within this, across replicas.
+    profile_cooldown: Duration = 120.0
+    #: Step runs (buttons and commands) one person may start per minute.
+    steps_per_minute: int = Field(default=10, ge=1, le=1000)
+    #: How long a user group's members are trusted before asking Slack again.
+    groups_refresh: Duration = 300.0
 
 
 class RedisConfig(_Strict):
@@ -216,6 +246,8 @@ class ConfigFile(_Strict):
     redis: RedisConfig = Field(default_factory=RedisConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     services: list[ServiceConfig] = Field(default_factory=list)
+    #: Absent: everyone is a responder (as before roles existed); ``check`` warns.
+    access: AccessConfig | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> ConfigFile:

@@ -38,6 +38,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.errors import SourceError, StoreError
 from bot.jobs import Cadence, DailyAt, JobSpec, Sweep, resolve
 from bot.models import utcnow
+from bot.models.incident import surface_var
 from bot.store.leases import JobRun, LeaseStore
 
 __all__ = ["JobScheduler", "LeaderLease"]
@@ -251,6 +252,7 @@ class JobScheduler:
         """One tick of job ``name`` (APScheduler's job function)."""
         if not self.is_leader or self._stopping or name in self._running:
             return
+        surface_var.set("job")  # the audit trail: what this tick records came from a job
         task = asyncio.current_task()
         if task is not None:
             self._running[name] = task

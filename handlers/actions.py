@@ -8,8 +8,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.models import Incident
 from bot.slack.cards import ACTION_ASSIGN_ME, ACTION_RESOLVE
 from bot.tasks import SupervisorBusy
+from bot.triage.access import Action
+from handlers.guard import enter
 from handlers.replies import report_failure
 from handlers.services import Services
 
@@ -17,17 +20,17 @@ from handlers.services import Services
 def register(app: AsyncApp, services: Services) -> None:
     """Attach the card's button listeners."""
 
-    def listener(work: Callable[[Services, str, str], Awaitable[None]], name: str) -> Any:
+    def listener(work: Callable[[Services, Incident, str], Awaitable[None]], name: str,
+                 needs: Action) -> Any:
         async def on_click(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+            enter("button")
             respond = services.replies.reply_to(body)
             await ack()
-            action = (body.get("actions") or [{}])[0]
-            incident_id = str(action.get("value", ""))
             user_id = str((body.get("user") or {}).get("id", ""))
 
             async def run() -> None:
                 try:
-                    await work(services, incident_id, user_id)
+                    await work(services, await services.guard.button(body, needs), user_id)
                 except Exception as exc:
                     await report_failure(respond, exc)
 
@@ -37,15 +40,13 @@ def register(app: AsyncApp, services: Services) -> None:
                 await report_failure(respond, exc)
         return on_click
 
-    app.action(ACTION_ASSIGN_ME)(listener(_assign_me, "assign_me"))
-    app.action(ACTION_RESOLVE)(listener(_resolve, "resolve"))
+    app.action(ACTION_ASSIGN_ME)(listener(_assign_me, "assign_me", Action.TAKE))
+    app.action(ACTION_RESOLVE)(listener(_resolve, "resolve", Action.RESOLVE))
 
 
-async def _assign_me(services: Services, incident_id: str, user_id: str) -> None:
-    incident = await services.triage.find(incident_id)
+async def _assign_me(services: Services, incident: Incident, user_id: str) -> None:
     await services.triage.take(incident, user_id)
 
 
-async def _resolve(services: Services, incident_id: str, user_id: str) -> None:
-    incident = await services.triage.find(incident_id)
+async def _resolve(services: Services, incident: Incident, user_id: str) -> None:
     await services.triage.resolve(incident, user_id)

@@ -17,16 +17,22 @@ from bot.errors import InputError, StoreError
 from bot.models import parse_alertmanager
 from bot.tasks import SupervisorBusy
 from bot.triage.intake import IntakeResult
+from handlers.guard import enter
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
 
 
 def authorized(header: str | None, token: str | None) -> bool:
-    """Bearer token, or basic auth whose password is the token (any user name)."""
+    """Bearer token, or basic auth whose password is the token (any user name).
+
+    ``token`` may hold two comma-separated tokens while one is rotated out.
+    """
     if not token or not header:
         return False
     scheme, _, value = header.partition(" ")
+    if "," in token:
+        return any([authorized(header, t.strip()) for t in token.split(",") if t.strip()])
     if scheme.lower() == "bearer":
         return hmac.compare_digest(value.strip().encode(), token.encode())
     if scheme.lower() == "basic":
@@ -59,6 +65,7 @@ def receiver(services: Services) -> Receiver:
     triage = services.triage
 
     async def receive(request: web.Request) -> web.Response:
+        enter("webhook")
         if not authorized(request.headers.get("Authorization"), services.settings.alert_token):
             outcomes.labels("unauthorized").inc()
             return _problem(401, "missing or wrong credentials (Bearer TRIAGE_ALERT_TOKEN)")

@@ -23,8 +23,10 @@ from bot.slack.replies import (
     status_blocks,
 )
 from bot.tasks import SupervisorBusy
+from bot.triage.access import Action
 from bot.triage.incidents import Declaration
 from handlers.flows import export_rca, open_rca
+from handlers.guard import enter
 from handlers.replies import Reply, ephemeral, report_failure
 from handlers.services import Services
 
@@ -43,6 +45,7 @@ def register(app: AsyncApp, services: Services) -> None:
     """Attach the ``/triage`` listener."""
 
     async def on_triage(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        enter("command")
         respond = services.replies.reply_to(body)
         try:
             command = cmd.parse_command(str(body.get("text", "")), services.triage.incidents.is_ref)
@@ -93,6 +96,7 @@ async def _start(services: Services, command: Any, caller: Caller) -> None:
             view=declare_modal(services.settings.catalog, caller.channel_id))
         return
     service = services.triage.service(command.service)
+    await services.guard.require(caller.user_id, Action.START, service.name)
     incident = await services.triage.declare(Declaration(
         service=service, summary=command.summary,
         severity=command.severity or Severity.UNKNOWN, actor=caller.user_id))
@@ -114,12 +118,14 @@ async def _list(services: Services, command: Any, caller: Caller) -> None:
 
 async def _note(services: Services, command: Any, caller: Caller) -> None:
     incident = await services.triage.find(command.ref, caller.channel_id)
+    await services.guard.on_incident(caller.user_id, Action.NOTE, incident)
     await services.triage.note(incident, caller.user_id, command.text)
     await ephemeral(caller.respond, f"Noted on {incident.id}.")
 
 
 async def _assign(services: Services, command: Any, caller: Caller) -> None:
     incident = await services.triage.find(command.ref, caller.channel_id)
+    await services.guard.on_incident(caller.user_id, Action.ASSIGN, incident)
     if not await services.triage.assign(incident, caller.user_id, command.user_id):
         await ephemeral(caller.respond, f"{incident.id} is already assigned to that person.")
         return
@@ -128,10 +134,20 @@ async def _assign(services: Services, command: Any, caller: Caller) -> None:
 
 async def _resolve(services: Services, command: Any, caller: Caller) -> None:
     incident = await services.triage.find(command.ref, caller.channel_id)
+    await services.guard.on_incident(caller.user_id, Action.RESOLVE, incident)
     if not await services.triage.resolve(incident, caller.user_id, command.note):
         await ephemeral(caller.respond, f"{incident.id} was already resolved.")
         return
     await ephemeral(caller.respond, f"Resolved {incident.id}.")
+
+
+async def _reopen(services: Services, command: Any, caller: Caller) -> None:
+    incident = await services.triage.find(command.ref, caller.channel_id)
+    await services.guard.on_incident(caller.user_id, Action.REOPEN, incident)
+    if not await services.triage.reopen(incident, caller.user_id, command.note):
+        await ephemeral(caller.respond, f"{incident.id} is open already.")
+        return
+    await ephemeral(caller.respond, f"Reopened {incident.id}.")
 
 
 async def _run_step(services: Services, command: Any, caller: Caller) -> None:
@@ -139,15 +155,21 @@ async def _run_step(services: Services, command: Any, caller: Caller) -> None:
     if not services.triage.is_walkable(incident):
         raise InputError(f"{incident.id} is not about a catalog service: there is nothing to "
                          "query for it.")
-    await ephemeral(caller.respond, f"Running the {command.step} step for {incident.id}; "
-                                    "its findings will appear in the incident's thread.")
-    if await services.triage.run_step(incident, StepName(command.step), caller.user_id) is None:
-        await ephemeral(caller.respond, f"The {command.step} step is already running for "
-                                        f"{incident.id}; its findings will appear in the thread.")
+    step = StepName(command.step)
+    await services.guard.on_incident(caller.user_id, Action.STEP, incident)
+    async with services.guard.step(caller.user_id, step, incident):
+        await ephemeral(caller.respond, f"Running the {command.step} step for {incident.id}; "
+                                        "its findings will appear in the incident's thread.")
+        if await services.triage.run_step(incident, step, caller.user_id) is None:
+            await ephemeral(caller.respond, f"The {command.step} step is already running for "
+                                            f"{incident.id}; its findings will appear in the "
+                                            "thread.")
 
 
 async def _rca(services: Services, command: Any, caller: Caller) -> None:
     incident = await services.triage.find(command.ref, caller.channel_id)
+    await services.guard.on_incident(caller.user_id,
+                                     Action.RCA_EXPORT if command.export else Action.RCA, incident)
     if command.export:
         await export_rca(services, incident, caller.respond)
     else:
@@ -158,4 +180,5 @@ _VERBS: dict[type, Callable[[Services, Any, Caller], Awaitable[None]]] = {
     cmd.RcaCommand: _rca,
     cmd.Start: _start, cmd.Status: _status, cmd.ListOpen: _list,
     cmd.Note: _note, cmd.Assign: _assign, cmd.Resolve: _resolve, cmd.RunStep: _run_step,
+    cmd.Reopen: _reopen,
 }

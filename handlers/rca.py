@@ -15,7 +15,9 @@ from bot.errors import InputError, StoreError
 from bot.slack.rca_modal import RCA_CALLBACK, read_rca_submission
 from bot.slack.walk_blocks import ACTION_RCA
 from bot.tasks import SupervisorBusy
+from bot.triage.access import Action
 from handlers.flows import open_rca
+from handlers.guard import enter
 from handlers.replies import report_failure
 from handlers.services import Services
 
@@ -27,13 +29,13 @@ def register(app: AsyncApp, services: Services) -> None:
     """Attach the Draft RCA button and the RCA form's submission."""
 
     async def on_click(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        enter("button")
         respond = services.replies.reply_to(body)
         await ack()
-        action = (body.get("actions") or [{}])[0]
 
         async def work() -> None:
             try:
-                incident = await services.triage.find(str(action.get("value", "")))
+                incident = await services.guard.button(body, Action.RCA)
                 await open_rca(services, incident, str(body.get("trigger_id", "")))
             except Exception as exc:
                 await report_failure(respond, exc)
@@ -49,11 +51,15 @@ def register(app: AsyncApp, services: Services) -> None:
 
 def _on_submit(services: Services) -> Any:
     async def on_submit(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        enter("modal")
         who = str((body.get("user") or {}).get("id", ""))
         try:
             form = read_rca_submission(body.get("view") or {})
             async with asyncio.timeout(SAVE_DEADLINE_S):
                 incident = await services.triage.find(form.incident_id)
+                await services.guard.rca_edit(who, incident,
+                                              await services.triage.latest_rca(incident.id),
+                                              form.texts, form.prefilled)
                 saved = await services.triage.save_rca(incident, form.version, form.texts,
                                                        form.prefilled, who)
         except (InputError, StoreError, TimeoutError) as exc:

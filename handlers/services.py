@@ -11,6 +11,7 @@ from bot.observability import BotMetrics
 from bot.store.claims import ClaimStore
 from bot.tasks import TaskSupervisor
 from bot.triage.service import TriageService
+from handlers.guard import Guard
 from handlers.replies import ResponseUrls
 
 
@@ -29,6 +30,8 @@ class Services:
     metrics: BotMetrics
     client: AsyncWebClient
     replies: ResponseUrls
+    #: Who may do what, and the bounds on costly actions (handlers/guard.py).
+    guard: Guard
 
     @property
     def step_deadline_s(self) -> float:

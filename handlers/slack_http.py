@@ -22,6 +22,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.errors import StoreError
 from bot.observability import BotMetrics
 from bot.store.claims import ClaimStore
+from handlers.guard import OTHER_WORKSPACE, log_refusal, request_team
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,9 @@ def parse_slack_request(body: bytes, query: str, headers: Mapping[str, str]
     return request
 
 
-def slack_route(bolt: AsyncApp, secret: str, claims: ClaimStore, metrics: BotMetrics
-                ) -> SlackRoute:
-    """The request handler for Slack's HTTP deliveries."""
+def slack_route(bolt: AsyncApp, secret: str, claims: ClaimStore, metrics: BotMetrics,
+                team_id: str | None = None) -> SlackRoute:
+    """The request handler for Slack's HTTP deliveries (only ``team_id``'s, when set)."""
 
     async def events(request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
@@ -93,12 +94,27 @@ def slack_route(bolt: AsyncApp, secret: str, claims: ClaimStore, metrics: BotMet
             metrics.slack_rejected.labels("malformed").inc()
             log.info("malformed Slack request refused")
             return web.json_response({"ok": False, "error": "malformed"}, status=400)
+        fields = bolt_request.body
+        if team_id and request_team(fields) not in (None, team_id):
+            metrics.slack_rejected.labels("other_workspace").inc()
+            return _other_workspace(fields)
         response = await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
         metrics.ack_latency.labels(request_kind(bolt_request.body)).observe(
             time.perf_counter() - started)
         return response
 
     return events
+
+
+def _other_workspace(fields: Mapping[str, object]) -> web.Response:
+    """Refuse a request from another workspace (a shared channel's guest, a forged team)."""
+    user = fields.get("user")
+    user_id = user.get("id") if isinstance(user, dict) else fields.get("user_id")
+    log_refusal(str(user_id or ""), request_kind(fields), "another workspace",
+                team_id=str(request_team(fields)))
+    if request_kind(fields) == "command":
+        return web.json_response({"response_type": "ephemeral", "text": OTHER_WORKSPACE})
+    return web.json_response({"ok": False, "error": "other_workspace"}, status=403)
 
 
 async def _first_delivery(claims: ClaimStore, request: web.Request, body: bytes) -> bool:

@@ -10,7 +10,9 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.slack.modals import DECLARE_CALLBACK, DeclareForm, FormError, read_declare_form
 from bot.tasks import SupervisorBusy
+from bot.triage.access import AccessDenied, Action
 from bot.triage.incidents import Declaration
+from handlers.guard import enter
 from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -20,12 +22,17 @@ def register(app: AsyncApp, services: Services) -> None:
     """Attach the view_submission listeners."""
 
     async def on_declare(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        enter("modal")
+        user_id = str((body.get("user") or {}).get("id", ""))
         try:
             form = read_declare_form(body.get("view") or {}, services.settings.catalog)
+            await services.guard.require(user_id, Action.START, form.service)
         except FormError as exc:
             await ack(response_action="errors", errors={exc.block_id: str(exc)})
             return
-        user_id = str((body.get("user") or {}).get("id", ""))
+        except AccessDenied as exc:
+            await ack(response_action="errors", errors={"summary": str(exc)[:150]})
+            return
         try:
             services.tasks.spawn(_declare(services, form, user_id), name="view:declare")
         except SupervisorBusy as exc:

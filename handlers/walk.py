@@ -15,6 +15,8 @@ from slack_bolt.async_app import AsyncApp
 from bot.models import StepName
 from bot.slack.walk_blocks import STEP_ACTIONS
 from bot.tasks import SupervisorBusy
+from bot.triage.access import Action
+from handlers.guard import enter
 from handlers.replies import ephemeral, report_failure
 from handlers.services import Services
 
@@ -27,18 +29,19 @@ def register(app: AsyncApp, services: Services) -> None:
 
 def _click_listener(services: Services, step: StepName) -> Any:
     async def on_click(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        enter("button")
         respond = services.replies.reply_to(body)
         await ack()
-        action = (body.get("actions") or [{}])[0]
         user_id = str((body.get("user") or {}).get("id", ""))
 
         async def work() -> None:
             try:
-                incident = await services.triage.find(str(action.get("value", "")))
-                if await services.triage.run_step(incident, step, user_id) is None:
-                    await ephemeral(respond, f"The {step.value} step is already running for "
-                                             f"{incident.id}; its findings will appear in the "
-                                             "thread.")
+                incident = await services.guard.button(body, Action.STEP)
+                async with services.guard.step(user_id, step, incident):
+                    if await services.triage.run_step(incident, step, user_id) is None:
+                        await ephemeral(respond, f"The {step.value} step is already running "
+                                                 f"for {incident.id}; its findings will appear "
+                                                 "in the thread.")
             except Exception as exc:
                 await report_failure(respond, exc)
 

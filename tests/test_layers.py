@@ -34,7 +34,8 @@ RANKS = {
 #: Same-rank neighbours that may not import each other.
 SIBLINGS_APART = {"bot.sources", "bot.store", "bot.slack"}
 #: Listener-support modules every handler may import; the rest are listener modules.
-HANDLER_SUPPORT = {"handlers.services", "handlers.replies", "handlers.flows", "handlers"}
+HANDLER_SUPPORT = {"handlers.services", "handlers.replies", "handlers.flows", "handlers.guard",
+                   "handlers"}
 SLACK_LIBS = ("slack_bolt", "slack_sdk")
 SLACK_ALLOWED = ("handlers", "bot.slack", "bot.app", "bot.cli", "bot.jobs")
 SIMULATOR = ("triage_sim", "fakeredis")

@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from bot.cli.audit import add_audit_command
 from bot.cli.check import add_check_command
 from bot.cli.demo import add_demo_command
 from bot.cli.pprof import add_pprof_commands
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_command(sub)
     add_pprof_commands(sub)
     add_rca_command(sub)
+    add_audit_command(sub)
     add_demo_command(sub)
     add_triage_command(sub)
     add_sim_commands(sub)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -74,6 +75,9 @@ def run_check(args: argparse.Namespace) -> int:
     problems += check_playbooks(playbooks_dir)
     for problem in problems:
         print(problem)
+    if settings is not None and settings.file.access is None:
+        print(f"{config_path}: warning: no `access` block: everyone may act on incidents "
+              "and take profiles (see the README, Access)", file=sys.stderr)
     failed_probes = 0
     if args.connectivity and settings is not None:
         for probe in asyncio.run(probe_backends(settings.backends)):

@@ -38,7 +38,7 @@ class CardView:
         return self.steps.get(step, StepStatus.NOT_STARTED)
 
 
-ChangeKind = Literal["note", "assigned", "took", "resolved", "rca_edited"]
+ChangeKind = Literal["note", "assigned", "took", "resolved", "rca_edited", "reopened"]
 
 
 @dataclass(frozen=True)

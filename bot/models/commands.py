@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.errors import InputError
-from bot.models.incident import Severity
+from bot.models.incident import Severity, parse_incident_ref
 
 USAGE = {
     "help": "help — this message",
@@ -21,6 +21,7 @@ USAGE = {
     "note": "note [ref] <text> — add a note to the timeline",
     "assign": "assign [ref] @user — make someone the incident's owner",
     "resolve": "resolve [ref] [note…] — close the incident",
+    "reopen": "reopen INC-12 [note…] — open a resolved incident again (admins)",
     "services": "services — the services the bot knows",
     "metrics": "metrics|logs|traces|profile [ref] — run one step of the walk",
     "rca": "rca [export] [ref] — edit the RCA draft (export: post it as Markdown)",
@@ -90,6 +91,14 @@ class Resolve:
 
 
 @dataclass(frozen=True)
+class Reopen:
+    """``reopen INC-12 [note…]``: the id is required (a resolved incident is no channel's)."""
+
+    ref: str
+    note: str
+
+
+@dataclass(frozen=True)
 class RunStep:
     """``metrics|logs|traces|profile [ref]``."""
 
@@ -106,7 +115,7 @@ class RcaCommand:
 
 
 Command = (Help | Services | ListOpen | Start | Status | Note | Assign | Resolve | RunStep
-           | RcaCommand)
+           | RcaCommand | Reopen)
 STEP_VERBS = ("metrics", "logs", "traces", "profile")
 
 
@@ -188,6 +197,12 @@ def _resolve(args: list[str], is_ref: Callable[[str], bool]) -> Command:
     return Resolve(ref=ref, note=" ".join(rest))
 
 
+def _reopen(args: list[str], _: Callable[[str], bool]) -> Command:
+    if not args or parse_incident_ref(args[0]) is None:
+        raise InputError(f"`reopen` needs the incident's id.\n{usage('reopen')}")
+    return Reopen(ref=args[0], note=" ".join(args[1:]))
+
+
 def _step(verb: str) -> Callable[[list[str], Callable[[str], bool]], Command]:
     def parse(args: list[str], _: Callable[[str], bool]) -> Command:
         if len(args) > 1:
@@ -216,4 +231,5 @@ _PARSERS: dict[str, Callable[[list[str], Callable[[str], bool]], Command]] = {
     "note": _note,
     "assign": _assign,
     "resolve": _resolve,
+    "reopen": _reopen,
 }

@@ -6,6 +6,7 @@ timezone-aware UTC.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -59,6 +60,7 @@ class EventKind(StrEnum):
     NOTE = "note"
     ASSIGNED = "assigned"
     RESOLVED = "resolved"
+    REOPENED = "reopened"
     ALERT_FIRED = "alert_fired"
     ALERT_RESOLVED = "alert_resolved"
     CARD_POSTED = "card_posted"
@@ -99,8 +101,18 @@ class Incident(BaseModel):
         return self.status is IncidentStatus.OPEN
 
 
+#: Where the work at hand came from (button, command, modal, webhook, job, cli); set once at
+#: each entry point, so every timeline event recorded under it says so without threading it
+#: through every call.
+surface_var: ContextVar[str | None] = ContextVar("surface", default=None)
+
+
+def _current_surface() -> str | None:
+    return surface_var.get()
+
+
 class TimelineEvent(BaseModel):
-    """One line of an incident's timeline."""
+    """One line of an incident's timeline: who (``actor``), what, when, and from where."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -109,6 +121,7 @@ class TimelineEvent(BaseModel):
     actor: str | None = None
     text: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
+    surface: str | None = Field(default_factory=_current_surface)
 
 
 def format_incident_id(number: int) -> str:

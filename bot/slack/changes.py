@@ -21,4 +21,7 @@ def change_text(incident: Incident, change: Change) -> str:
     if change.kind == "resolved":
         note = f": {escape(change.text)}" if change.text else "."
         return f":white_check_mark: {who} resolved {incident.id}{note}"
+    if change.kind == "reopened":
+        note = f": {escape(change.text)}" if change.text else "."
+        return f":arrows_counterclockwise: {who} reopened {incident.id}{note}"
     return f":memo: {who} edited the RCA of {incident.id} (version {escape(change.text)})."

@@ -84,6 +84,16 @@ class Keys:
         """List of the latest job runs (JSON), newest last: which replica ran which tick."""
         return f"{self.prefix}:jobs:runs"
 
+    # Access (bot/store/access.py).
+
+    def rate(self, scope: str, who: str, bucket: int) -> str:
+        """Counter of ``who``'s requests of ``scope`` in one time bucket (rate limits)."""
+        return f"{self.prefix}:rate:{scope}:{_digest(who)}:{bucket}"
+
+    def profile_slot(self, service: str) -> str:
+        """Held while a service is profiled, then through its cooldown (token inside)."""
+        return f"{self.prefix}:profile-slot:{_digest(service)}"
+
     def vitals(self, iid: str) -> str:
         """The incident's latest key metrics (JSON), refreshed by the vitals job."""
         return f"{self.prefix}:incident:{iid}:vitals"

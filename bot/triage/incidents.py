@@ -129,6 +129,18 @@ class IncidentService:
         event = TimelineEvent(kind=EventKind.RESOLVED, actor=actor, text=note[:2000])
         return await self.store.update(incident.id, mutate, event)
 
+    async def reopen(self, incident: Incident, actor: str, note: str) -> Updated | None:
+        """Open a resolved incident again; unchanged (``changed=False``) when it is open."""
+
+        def mutate(current: Incident) -> Incident | None:
+            if current.is_open:
+                return None
+            return current.model_copy(update={
+                "status": IncidentStatus.OPEN, "resolved_at": None, "resolved_by": None})
+
+        event = TimelineEvent(kind=EventKind.REOPENED, actor=actor, text=note[:2000])
+        return await self.store.update(incident.id, mutate, event)
+
 
 def _default_summary(service: ServiceConfig | None) -> str:
     return f"Incident on {service.name}" if service else "Incident"

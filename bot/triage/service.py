@@ -132,6 +132,14 @@ class TriageService:
         await self._show(updated.incident, Change("resolved", actor, text=note))
         return True
 
+    async def reopen(self, incident: Incident, actor: str, note: str = "") -> bool:
+        """Open a resolved incident again; False when it was open."""
+        updated = await self.incidents.reopen(incident, actor, note)
+        if updated is None or not updated.changed:
+            return False
+        await self._show(updated.incident, Change("reopened", actor, text=note))
+        return True
+
     async def _show(self, incident: Incident, change: Change) -> None:
         await self.cards.refresh(incident.id)
         await self.announcer.post_change(incident, change)

@@ -185,10 +185,13 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "views.push": frozenset(),
     "auth.test": frozenset(),
     "users.info": frozenset({"users:read"}),
+    "usergroups.users.list": frozenset({"usergroups:read"}),
     "conversations.info": frozenset({"channels:read", "groups:read"}),
 }
 #: slack_sdk helpers that call several methods.
 _COMPOSITE = {"files.upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal")}
+#: slack_sdk method names whose Web API name has a second dot.
+_DOTTED = {"usergroups.users_list": "usergroups.users.list"}
 #: Bot scopes each Events API event needs.
 EVENT_SCOPES: dict[str, frozenset[str]] = {"app_mention": frozenset({"app_mentions:read"})}
 
@@ -203,7 +206,7 @@ def web_api_methods(files: Iterable[Path]) -> set[str]:
     methods = {"auth.test"}
     for path in files:
         for family, name in _CLIENT_CALL.findall(path.read_text(encoding="utf-8")):
-            method = f"{family}.{name}"
+            method = _DOTTED.get(f"{family}.{name}", f"{family}.{name}")
             methods.update(_COMPOSITE.get(method, (method,)))
     return methods
 

@@ -59,6 +59,8 @@ class StepDeps:
     #: Overrides the playbook's profile length (CPU seconds, or the heap snapshots' interval);
     #: for tests and the demo, where the stand-in answers at once.
     profile_seconds: int | None = None
+    #: No profile (CPU length or heap interval) runs longer than this (access.max_profile_seconds).
+    max_profile_seconds: int = 60
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,10 @@ def profile_kind(ctx: StepContext) -> ProfileKind:
 
 
 def cpu_seconds(ctx: StepContext, deps: StepDeps) -> int:
-    """How long to record: the override, the leading playbook's choice, else 30 s."""
+    """How long to record: the override, the leading playbook's choice, else 30 s; never
+    longer than ``max_profile_seconds``."""
     leader = ctx.leader.steps.profile.seconds if ctx.leader is not None else None
-    return deps.profile_seconds or leader or DEFAULT_CPU_SECONDS
+    return min(deps.profile_seconds or leader or DEFAULT_CPU_SECONDS, deps.max_profile_seconds)
 
 
 async def run(ctx: StepContext, deps: StepDeps) -> StepOutput:
@@ -123,8 +124,9 @@ async def _snapshots_diff(ctx: StepContext, deps: StepDeps, interval: int) -> Pr
 
 
 async def _heap_diff(ctx: StepContext, deps: StepDeps) -> StepOutput:
-    interval = deps.profile_seconds if deps.profile_seconds is not None else (
-        ctx.leader.steps.profile.interval_seconds if ctx.leader is not None else 0)
+    interval = min(deps.profile_seconds if deps.profile_seconds is not None else (
+        ctx.leader.steps.profile.interval_seconds if ctx.leader is not None else 0),
+        deps.max_profile_seconds)
     diff = await _snapshots_diff(ctx, deps, interval)
     loop = asyncio.get_running_loop()
     report = await loop.run_in_executor(deps.executor, diff_report, diff)

@@ -49,6 +49,16 @@ class ApiError(Exception):
 
 
 @dataclass(frozen=True)
+class UserGroup:
+    """A user group (``S…``, an @-handle for several people) and its members."""
+
+    id: str
+    handle: str
+    users: tuple[str, ...] = ()
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
 class Channel:
     """A conversation the workspace knows."""
 

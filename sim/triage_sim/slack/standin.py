@@ -30,7 +30,15 @@ from triage_sim.slack.faults import ChannelRateLimit, FaultPlan
 from triage_sim.slack.queries import StandInQueries
 from triage_sim.slack.response_url import post_to_response_url
 from triage_sim.slack.socket_mode import SocketLink
-from triage_sim.slack.state import Channel, Ephemeral, Message, RecordedCall, User, Workspace
+from triage_sim.slack.state import (
+    Channel,
+    Ephemeral,
+    Message,
+    RecordedCall,
+    User,
+    UserGroup,
+    Workspace,
+)
 from triage_sim.slack.web_api import dispatch
 
 __all__ = ["SlackStandIn"]
@@ -151,6 +159,13 @@ class SlackStandIn(StandInQueries):
         user = User(user_id, name, real_name or name, is_bot)
         self.ws.users[user_id] = user
         return user
+
+    def add_usergroup(self, group_id: str, handle: str, users: list[str], *,
+                      disabled: bool = False) -> UserGroup:
+        """Make a user group known (replacing its members if it exists)."""
+        group = UserGroup(group_id, handle, tuple(users), disabled)
+        self.ws.usergroups[group_id] = group
+        return group
 
     def add_user_message(
         self, channel_id: str, text: str, user_id: str, *, thread_ts: str | None = None

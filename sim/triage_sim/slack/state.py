@@ -27,6 +27,7 @@ from triage_sim.slack.records import (
     ResponsePost,
     StoredFile,
     User,
+    UserGroup,
     ViewRecord,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "ResponsePost",
     "StoredFile",
     "User",
+    "UserGroup",
     "ViewRecord",
     "Workspace",
 ]
@@ -86,6 +88,12 @@ class Workspace:
         self.response_urls: dict[str, Grant] = {}
         self.response_posts: list[ResponsePost] = []
         self.calls: list[RecordedCall] = []
+        self.usergroups: dict[str, UserGroup] = {}
+        #: False answers ``plan_upgrade_required`` (a free workspace has no user groups).
+        self.usergroups_enabled = True
+        #: The install's bot scopes, for the methods that check theirs (usergroups.users.list).
+        self.granted_scopes: set[str] = {"commands", "chat:write", "files:write",
+                                         "app_mentions:read", "usergroups:read"}
         self._last_ts = 0.0
         self._counter = itertools.count(1)
 

@@ -20,6 +20,7 @@ from triage_sim.slack.api_chat import (
     chat_update,
 )
 from triage_sim.slack.api_files import files_complete_upload_external, files_get_upload_url_external
+from triage_sim.slack.api_usergroups import usergroups_users_list
 from triage_sim.slack.api_views import views_open, views_push, views_update
 from triage_sim.slack.state import ApiError, Workspace
 
@@ -98,6 +99,7 @@ _METHODS: dict[str, _Method] = {
     "views.push": _Method(_plain(views_push)),
     "conversations.info": _Method(_conversations_info),
     "users.info": _Method(_users_info),
+    "usergroups.users.list": _Method(_plain(usergroups_users_list)),
     "files.getUploadURLExternal": _Method(_upload_url),
     "files.completeUploadExternal": _Method(_plain(files_complete_upload_external)),
     "apps.connections.open": _Method(_connections_open, token="app"),
