@@ -90,6 +90,8 @@ class BackendsConfig(_Strict):
     loki: HttpUrl | None = None
     jaeger: HttpUrl | None = None
     tempo: HttpUrl | None = None
+    #: Alertmanager (API v2), for silences created from a card and links to its alert pages.
+    alertmanager: HttpUrl | None = None
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     max_concurrency: int = Field(default=8, ge=1, le=64)
     #: The largest answer body read from any backend; larger ones fail the step as soon as
@@ -288,6 +290,7 @@ _BACKEND_ENV = {
     "loki": "LOKI_URL",
     "jaeger": "JAEGER_URL",
     "tempo": "TEMPO_URL",
+    "alertmanager": "ALERTMANAGER_URL",
 }
 
 
