@@ -34,14 +34,16 @@ from bot.store.cards import CardStore
 from bot.store.connection import Redis, connect_redis, redis_ping
 from bot.store.keys import Keys
 from bot.store.leases import LeaseStore
+from bot.store.silences import SilenceStore
 from bot.store.vitals import VitalsStore
 from bot.tasks import TaskSupervisor
 from bot.triage.cards import CardKeeper
 from bot.triage.incidents import IncidentService
 from bot.triage.intake import AlertIntake
+from bot.triage.responders import Silencer
 from bot.triage.service import TriageService
 from bot.triage.walk import Walk
-from handlers import actions, alerts, commands, events, health, views
+from handlers import actions, alerts, commands, events, health, silence, views
 from handlers import rca as rca_handlers
 from handlers import walk as walk_handlers
 from handlers.replies import ResponseUrls
@@ -161,12 +163,14 @@ def build_triage(app: web.Application, outbound: SlackOutbound) -> TriageService
     keys = Keys(settings.key_prefix)
     incidents = IncidentService(walk.stores.incidents, settings.catalog,
                                 settings.file.slack.default_channel)
-    cards = CardKeeper(CardStore(app[REDIS], keys), outbound, settings.catalog, app[TASKS])
+    cards = CardKeeper(CardStore(app[REDIS], keys), outbound, settings.catalog, app[TASKS],
+                       alertmanager_url=settings.backends.alertmanager)
     return TriageService(
         incidents=incidents, alert_states=walk.stores.alerts, walk=walk, cards=cards,
         intake=AlertIntake(incidents, walk.stores.alerts, settings.file.alerts.service_labels),
         rca=rca_service(walk, app[REDIS], keys),
-        announcer=outbound, auto_metrics=settings.file.alerts.run_metrics_on_open)
+        announcer=outbound, auto_metrics=settings.file.alerts.run_metrics_on_open,
+        silencer=Silencer(walk.deps.sources, SilenceStore(app[REDIS], keys)))
 
 
 async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -184,7 +188,7 @@ async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
     # The door (handlers/slack_http.py) verifies signatures before anything is parsed.
     bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret or "",
                     request_verification_enabled=False, process_before_response=False)
-    for module in (commands, actions, views, events, rca_handlers, walk_handlers):
+    for module in (commands, actions, views, events, rca_handlers, walk_handlers, silence):
         module.register(bolt, services)
     app[SERVICES], app[BOLT], app[OUTBOUND] = services, bolt, outbound
     secret = settings.slack_signing_secret

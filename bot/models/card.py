@@ -13,6 +13,7 @@ from typing import Literal
 from bot.models.alerts import AlertState
 from bot.models.findings import Diagnosis, StepName, StepStatus
 from bot.models.incident import Incident
+from bot.models.silence import SilenceRecord
 from bot.models.vitals import Vitals
 
 __all__ = ["CardView", "Change", "ChangeKind"]
@@ -32,13 +33,18 @@ class CardView:
     steps: Mapping[StepName, StepStatus] = field(default_factory=dict)
     diagnosis: Diagnosis | None = None
     walkable: bool = False
+    #: Silences created from the incident; with ``alertmanager_url`` set the card offers more.
+    silences: tuple[SilenceRecord, ...] = ()
+    #: Alertmanager's UI, for the "Silence…" button and the link to the group's alerts.
+    alertmanager_url: str | None = None
 
     def status(self, step: StepName) -> StepStatus:
         """Where ``step`` stands (NOT_STARTED when it never ran)."""
         return self.steps.get(step, StepStatus.NOT_STARTED)
 
 
-ChangeKind = Literal["note", "assigned", "took", "resolved", "rca_edited"]
+ChangeKind = Literal["note", "assigned", "took", "resolved", "rca_edited", "silenced",
+                     "silence_expired"]
 
 
 @dataclass(frozen=True)
@@ -53,3 +59,5 @@ class Change:
     actor: str
     subject: str | None = None
     text: str = ""
+    #: The silence a "silenced" / "silence_expired" change is about.
+    silence: SilenceRecord | None = None

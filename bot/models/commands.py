@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.errors import InputError
 from bot.models.incident import Severity
+from bot.models.silence import parse_silence_duration
 
 USAGE = {
     "help": "help — this message",
@@ -24,6 +26,8 @@ USAGE = {
     "services": "services — the services the bot knows",
     "metrics": "metrics|logs|traces|profile [ref] — run one step of the walk",
     "rca": "rca [export] [ref] — edit the RCA draft (export: post it as Markdown)",
+    "silence": "silence [ref] <duration> [comment…] — silence the incident's alerts in "
+               "Alertmanager (30m, 1h, 4h, up to 7d)",
 }
 REF_HELP = (
     "`ref` is an incident id like INC-12 or a service name; leave it out in a service's "
@@ -105,8 +109,17 @@ class RcaCommand:
     export: bool = False
 
 
+@dataclass(frozen=True)
+class Silence:
+    """``silence [ref] <duration> [comment…]``: the alert group's labels, muted."""
+
+    ref: str | None
+    duration: timedelta
+    comment: str
+
+
 Command = (Help | Services | ListOpen | Start | Status | Note | Assign | Resolve | RunStep
-           | RcaCommand)
+           | RcaCommand | Silence)
 STEP_VERBS = ("metrics", "logs", "traces", "profile")
 
 
@@ -204,7 +217,19 @@ def _rca(args: list[str], _: Callable[[str], bool]) -> Command:
     return RcaCommand(ref=rest[0] if rest else None, export=export)
 
 
+def _silence(args: list[str], is_ref: Callable[[str], bool]) -> Command:
+    ref, rest = _split_ref(args, is_ref)
+    if not rest:
+        raise InputError(f"`silence` needs a duration.\n{usage('silence')}")
+    try:
+        duration = parse_silence_duration(rest[0])
+    except InputError as exc:
+        raise InputError(f"{exc}\n{usage('silence')}") from None
+    return Silence(ref=ref, duration=duration, comment=" ".join(rest[1:]))
+
+
 _PARSERS: dict[str, Callable[[list[str], Callable[[str], bool]], Command]] = {
+    "silence": _silence,
     "rca": _rca,
     **{verb: _step(verb) for verb in STEP_VERBS},
     "help": _no_args(Help(), "help"),

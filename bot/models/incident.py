@@ -65,6 +65,8 @@ class EventKind(StrEnum):
     STEP_DONE = "step_done"
     STEP_FAILED = "step_failed"
     RCA_EDITED = "rca_edited"
+    SILENCED = "silenced"
+    SILENCE_EXPIRED = "silence_expired"
 
 
 class Incident(BaseModel):

@@ -5,12 +5,15 @@ from __future__ import annotations
 from bot.models import Change, Incident
 from bot.slack.blocks import escape
 from bot.slack.cards import user
+from bot.slack.silence_blocks import silence_change_text
 
 __all__ = ["change_text"]
 
 
 def change_text(incident: Incident, change: Change) -> str:
     """One mrkdwn line; what people wrote is escaped, never live."""
+    if change.kind in ("silenced", "silence_expired"):
+        return silence_change_text(change)
     who = user(change.actor)
     if change.kind == "note":
         return f":memo: {who} noted: {escape(change.text)}"

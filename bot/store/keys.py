@@ -50,6 +50,10 @@ class Keys:
         """The incident's RCA document (JSON, versioned)."""
         return f"{self.prefix}:incident:{iid}:rca"
 
+    def silences(self, iid: str) -> str:
+        """Hash of Alertmanager silence id -> the silence created from the incident (JSON)."""
+        return f"{self.prefix}:incident:{iid}:silences"
+
     def open_incidents(self) -> str:
         """Set of ids of open incidents."""
         return f"{self.prefix}:open"

@@ -24,12 +24,14 @@ from bot.models import (
     StepStatus,
     TimelineEvent,
 )
+from bot.models.silence import SilenceRecord
 from bot.store.alerts import AlertStateStore
 from bot.triage.cards import CardKeeper
 from bot.triage.incidents import Declaration, IncidentService
 from bot.triage.intake import AlertIntake, IntakeResult
 from bot.triage.ports import Announcer
 from bot.triage.rca_service import RcaService
+from bot.triage.responders import Silencer, SilenceRequest
 from bot.triage.walk import StepRun, Walk
 
 __all__ = ["TriageService"]
@@ -48,6 +50,8 @@ class TriageService:
     announcer: Announcer
     #: Run the metrics step on its own when an alert opens an incident for a catalog service.
     auto_metrics: bool = True
+    #: Silences in Alertmanager (bot/triage/responders.py); None where there is no Slack.
+    silencer: Silencer | None = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -216,3 +220,34 @@ class TriageService:
         text = await self.rca.markdown(incident)
         await self.announcer.post_file(incident, f"rca-{incident.id}.md", text.encode(),
                                        f"RCA of {incident.id}")
+
+    # -- responders' actions (bot/triage/responders.py) --------------------------------------
+
+    async def silence(self, incident: Incident, request: SilenceRequest) -> SilenceRecord:
+        """Silence in Alertmanager, show it on the card and say it in the thread."""
+        record = await self.create_silence(incident, request)
+        await self.silence_created(incident, request.actor, record)
+        return record
+
+    async def create_silence(self, incident: Incident, request: SilenceRequest
+                             ) -> SilenceRecord:
+        """Only the silence (Alertmanager, then the store): quick enough for a modal's answer."""
+        return await self._silencer().create(incident, request)
+
+    async def silence_created(self, incident: Incident, actor: str,
+                              record: SilenceRecord) -> None:
+        """Show a new silence on the card and say it in the thread."""
+        await self._show(incident, Change("silenced", actor, silence=record))
+
+    async def expire_silence(self, incident: Incident, silence_id: str,
+                             actor: str) -> SilenceRecord | None:
+        """Expire a silence made from the incident; None when it was already expired."""
+        record = await self._silencer().expire(incident, silence_id, actor)
+        if record is not None:
+            await self._show(incident, Change("silence_expired", actor, silence=record))
+        return record
+
+    def _silencer(self) -> Silencer:
+        if self.silencer is None:
+            raise InputError("Silences are not available here.")
+        return self.silencer
