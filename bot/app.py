@@ -170,7 +170,8 @@ def build_triage(app: web.Application, outbound: SlackOutbound) -> TriageService
         intake=AlertIntake(incidents, walk.stores.alerts, settings.file.alerts.service_labels),
         rca=rca_service(walk, app[REDIS], keys),
         announcer=outbound, auto_metrics=settings.file.alerts.run_metrics_on_open,
-        silencer=Silencer(walk.deps.sources, SilenceStore(app[REDIS], keys)))
+        silencer=Silencer(walk.deps.sources, SilenceStore(app[REDIS], keys)),
+        links=settings.file.links)
 
 
 async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:

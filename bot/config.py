@@ -160,6 +160,16 @@ class ScheduleConfig(_Strict):
     lease: Duration = 15.0
 
 
+class LinksConfig(_Strict):
+    """Where the card and the findings link out to (nothing here is ever fetched)."""
+
+    #: Grafana's base URL: every finding with a query gets "Open in Grafana" (Explore).
+    grafana: HttpUrl | None = None
+    #: Grafana data source uid per evidence source, for the Explore links.
+    grafana_datasources: dict[str, str] = Field(
+        default_factory=lambda: {"prometheus": "prometheus", "loki": "loki"})
+
+
 class RedisConfig(_Strict):
     """Redis settings that are not the URL (which is a secret and comes from REDIS_URL)."""
 
@@ -217,6 +227,7 @@ class ConfigFile(_Strict):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     redis: RedisConfig = Field(default_factory=RedisConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    links: LinksConfig = Field(default_factory=LinksConfig)
     services: list[ServiceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.errors import InputError
 
-__all__ = ["MAX_SILENCE", "Matcher", "SilenceRecord", "format_matchers", "matchers_for_labels",
-           "parse_matchers", "parse_silence_duration"]
+__all__ = [
+    "MAX_SILENCE",
+    "Matcher",
+    "SilenceRecord",
+    "alerts_page_url",
+    "format_matchers",
+    "matchers_for_labels",
+    "parse_matchers",
+    "parse_silence_duration",
+]
 
 #: The longest silence the bot creates; longer ones belong in Alertmanager's own UI.
 MAX_SILENCE = timedelta(days=7)
@@ -103,3 +112,9 @@ def format_matchers(matchers: list[Matcher]) -> str:
 def matchers_for_labels(labels: dict[str, str]) -> list[Matcher]:
     """Equality matchers for an alert group's common labels (the modal's prefill)."""
     return [Matcher(name=k, value=v) for k, v in sorted(labels.items())]
+
+
+def alerts_page_url(base_url: str, labels: dict[str, str]) -> str:
+    """Alertmanager's UI filtered to an alert group's labels (the card links it)."""
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"{base_url.rstrip('/')}/#/alerts?filter={quote('{' + inner + '}', safe='')}"

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.errors import QueryRejected, SourceError
-from bot.models.silence import Matcher
+from bot.models.silence import Matcher, alerts_page_url
 from bot.sources.http import HttpAnswer, HttpBackend, error_for_status
 from bot.sources.shape import as_mapping, as_str, field
 
@@ -38,12 +38,6 @@ class SilenceState:
     ends_at: str
     created_by: str
     comment: str
-
-
-def alerts_page_url(base_url: str, labels: dict[str, str]) -> str:
-    """Alertmanager's UI filtered to an alert group's labels."""
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    return f"{base_url.rstrip('/')}/#/alerts?filter={quote('{' + inner + '}', safe='')}"
 
 
 def _message(answer: HttpAnswer) -> str:

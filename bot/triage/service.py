@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.config import ServiceConfig
+from bot.config import LinksConfig, ServiceConfig
 from bot.errors import InputError
 from bot.models import (
     Change,
@@ -29,6 +29,7 @@ from bot.store.alerts import AlertStateStore
 from bot.triage.cards import CardKeeper
 from bot.triage.incidents import Declaration, IncidentService
 from bot.triage.intake import AlertIntake, IntakeResult
+from bot.triage.links import with_grafana_links
 from bot.triage.ports import Announcer
 from bot.triage.rca_service import RcaService
 from bot.triage.responders import Silencer, SilenceRequest
@@ -52,6 +53,8 @@ class TriageService:
     auto_metrics: bool = True
     #: Silences in Alertmanager (bot/triage/responders.py); None where there is no Slack.
     silencer: Silencer | None = None
+    #: Where findings link out to (Grafana Explore); None: no extra links.
+    links: LinksConfig | None = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -184,7 +187,7 @@ class TriageService:
         if run is None:
             return None
         current = await self.incidents.store.get(incident.id) or incident
-        await self.announcer.post_step(current, run.result)
+        await self.announcer.post_step(current, with_grafana_links(run.result, self.links))
         if run.leader_changed:
             await self.announcer.post_ranking(current, run.after)
         self.cards.request_refresh(incident.id)

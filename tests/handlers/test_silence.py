@@ -55,6 +55,9 @@ def form(duration: str, comment: str, matchers: str, custom: str = "") -> dict[s
 
 async def test_silence_from_the_card_then_expire_it(bot: BotHarness, alertmanager: str) -> None:
     card = await open_incident(bot)
+    links = texts(card.blocks)
+    assert f"<{alertmanager}/#/alerts?filter=" in links and "|Alertmanager>" in links
+    assert "<http://prometheus:9090/graph?g0.expr=up|Alert rule>" in links
     await bot.sender.click("C0CHECKOUT", card.ts, ACTION_SILENCE, user_id="U0ALICE")
     await bot.idle()
     modal = bot.slack.views(open_only=True)[-1]
