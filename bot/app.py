@@ -30,6 +30,7 @@ from bot.scheduler import JobScheduler
 from bot.slack.client import build_web_client
 from bot.slack.outbound import SlackOutbound
 from bot.slack.pacing import ChannelPacer
+from bot.slack.responders_out import SlackResponders
 from bot.store.cards import CardStore
 from bot.store.connection import Redis, connect_redis, redis_ping
 from bot.store.keys import Keys
@@ -40,6 +41,7 @@ from bot.tasks import TaskSupervisor
 from bot.triage.cards import CardKeeper
 from bot.triage.incidents import IncidentService
 from bot.triage.intake import AlertIntake
+from bot.triage.people import People
 from bot.triage.responders import Silencer
 from bot.triage.service import TriageService
 from bot.triage.walk import Walk
@@ -171,7 +173,11 @@ def build_triage(app: web.Application, outbound: SlackOutbound) -> TriageService
         rca=rca_service(walk, app[REDIS], keys),
         announcer=outbound, auto_metrics=settings.file.alerts.run_metrics_on_open,
         silencer=Silencer(walk.deps.sources, SilenceStore(app[REDIS], keys)),
-        links=settings.file.links)
+        links=settings.file.links,
+        people=People(settings.catalog, walk.stores.claims, walk.stores.incidents,
+                      SlackResponders(outbound, settings.file.slack.command),
+                      mention_on=settings.file.notify.mention_on,
+                      status_channel=settings.file.slack.status_channel))
 
 
 async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:

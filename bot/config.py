@@ -114,8 +114,10 @@ class SlackConfig(_Strict):
 
     default_channel: str | None = None
     command: str = "/triage"
+    #: Where ``/triage update`` also posts, for stakeholders outside the incident's thread.
+    status_channel: str | None = None
 
-    @field_validator("default_channel")
+    @field_validator("default_channel", "status_channel")
     @classmethod
     def _channel_id(cls, value: str | None) -> str | None:
         if value is not None and not _CHANNEL_RE.match(value):
@@ -158,6 +160,8 @@ class ScheduleConfig(_Strict):
     digest_at: str | None = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     digest_timezone: str = "UTC"
     lease: Duration = 15.0
+    #: A critical incident with no ``/triage update`` for this long: its assignee is reminded.
+    status_every: Duration = 1800.0
 
 
 class LinksConfig(_Strict):
@@ -168,6 +172,17 @@ class LinksConfig(_Strict):
     #: Grafana data source uid per evidence source, for the Explore links.
     grafana_datasources: dict[str, str] = Field(
         default_factory=lambda: {"prometheus": "prometheus", "loki": "loki"})
+
+
+SeverityName = Literal["critical", "error", "warning", "info", "unknown"]
+_PAGED_BY_DEFAULT: tuple[SeverityName, ...] = ("critical",)
+
+
+class NotifyConfig(_Strict):
+    """Who is told when: the catalog's owners are mentioned when an incident opens."""
+
+    #: Severities whose new incidents mention the service's owners in the thread (once).
+    mention_on: list[SeverityName] = Field(default_factory=lambda: list(_PAGED_BY_DEFAULT))
 
 
 class RedisConfig(_Strict):
@@ -228,6 +243,7 @@ class ConfigFile(_Strict):
     redis: RedisConfig = Field(default_factory=RedisConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     links: LinksConfig = Field(default_factory=LinksConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
     services: list[ServiceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")

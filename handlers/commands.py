@@ -172,8 +172,16 @@ async def _silence(services: Services, command: Any, caller: Caller) -> None:
                                     f"{record.ends_at:%Y-%m-%d %H:%M} UTC.")
 
 
+async def _update(services: Services, command: Any, caller: Caller) -> None:
+    incident = await services.triage.find(command.ref, caller.channel_id)
+    await services.triage.post_status(incident, caller.user_id, command.text)
+    where = services.settings.file.slack.status_channel
+    also = f" and <#{where}>" if where and where != incident.channel else ""
+    await ephemeral(caller.respond, f"Posted the status of {incident.id} to its thread{also}.")
+
+
 _VERBS: dict[type, Callable[[Services, Any, Caller], Awaitable[None]]] = {
-    cmd.Silence: _silence,
+    cmd.Silence: _silence, cmd.StatusUpdate: _update,
     cmd.RcaCommand: _rca,
     cmd.Start: _start, cmd.Status: _status, cmd.ListOpen: _list,
     cmd.Note: _note, cmd.Assign: _assign, cmd.Resolve: _resolve, cmd.RunStep: _run_step,

@@ -26,6 +26,7 @@ USAGE = {
     "services": "services — the services the bot knows",
     "metrics": "metrics|logs|traces|profile [ref] — run one step of the walk",
     "rca": "rca [export] [ref] — edit the RCA draft (export: post it as Markdown)",
+    "update": "update [ref] <text> — a status update in the thread and the status channel",
     "silence": "silence [ref] <duration> [comment…] — silence the incident's alerts in "
                "Alertmanager (30m, 1h, 4h, up to 7d)",
 }
@@ -118,8 +119,16 @@ class Silence:
     comment: str
 
 
+@dataclass(frozen=True)
+class StatusUpdate:
+    """``update [ref] <text>``: a status for stakeholders."""
+
+    ref: str | None
+    text: str
+
+
 Command = (Help | Services | ListOpen | Start | Status | Note | Assign | Resolve | RunStep
-           | RcaCommand | Silence)
+           | RcaCommand | Silence | StatusUpdate)
 STEP_VERBS = ("metrics", "logs", "traces", "profile")
 
 
@@ -228,8 +237,16 @@ def _silence(args: list[str], is_ref: Callable[[str], bool]) -> Command:
     return Silence(ref=ref, duration=duration, comment=" ".join(rest[1:]))
 
 
+def _update(args: list[str], is_ref: Callable[[str], bool]) -> Command:
+    ref, rest = _split_ref(args, is_ref)
+    if not rest:
+        raise InputError(f"`update` needs the text of the status.\n{usage('update')}")
+    return StatusUpdate(ref=ref, text=" ".join(rest))
+
+
 _PARSERS: dict[str, Callable[[list[str], Callable[[str], bool]], Command]] = {
     "silence": _silence,
+    "update": _update,
     "rca": _rca,
     **{verb: _step(verb) for verb in STEP_VERBS},
     "help": _no_args(Help(), "help"),

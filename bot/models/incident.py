@@ -67,6 +67,8 @@ class EventKind(StrEnum):
     RCA_EDITED = "rca_edited"
     SILENCED = "silenced"
     SILENCE_EXPIRED = "silence_expired"
+    OWNERS_PAGED = "owners_paged"
+    STATUS_UPDATE = "status_update"
 
 
 class Incident(BaseModel):

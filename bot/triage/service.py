@@ -30,6 +30,7 @@ from bot.triage.cards import CardKeeper
 from bot.triage.incidents import Declaration, IncidentService
 from bot.triage.intake import AlertIntake, IntakeResult
 from bot.triage.links import with_grafana_links
+from bot.triage.people import People
 from bot.triage.ports import Announcer
 from bot.triage.rca_service import RcaService
 from bot.triage.responders import Silencer, SilenceRequest
@@ -55,6 +56,8 @@ class TriageService:
     silencer: Silencer | None = None
     #: Where findings link out to (Grafana Explore); None: no extra links.
     links: LinksConfig | None = None
+    #: Owners paged, assignees told, status updates (bot/triage/people.py); None: nobody told.
+    people: People | None = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -99,12 +102,24 @@ class TriageService:
     async def declare(self, declaration: Declaration) -> Incident:
         """Open an incident (or find the one open under its dedupe key) and post its card."""
         created = await self.incidents.declare(declaration)
-        return await self.cards.post(created.incident)
+        posted = await self.cards.post(created.incident)
+        if created.created:
+            await self._opened(posted)
+        return posted
 
     async def declare_new(self, declaration: Declaration) -> Incident | None:
         """Like :meth:`declare`, but None (and nothing posted) when the dedupe key was used."""
         created = await self.incidents.declare(declaration)
-        return await self.cards.post(created.incident) if created.created else None
+        if not created.created:
+            return None
+        posted = await self.cards.post(created.incident)
+        await self._opened(posted)
+        return posted
+
+    async def _opened(self, incident: Incident) -> None:
+        """A new incident: page its service's owners (once, for the configured severities)."""
+        if self.people is not None:
+            await self.people.incident_opened(incident)
 
     async def say(self, incident: Incident, text: str) -> None:
         """A message a job rendered, in the incident's thread."""
@@ -129,6 +144,8 @@ class TriageService:
         if updated is None or not updated.changed:
             return False
         await self._show(updated.incident, Change(kind, actor, subject=assignee))
+        if self.people is not None:
+            await self.people.assigned(updated.incident, actor, assignee)
         return True
 
     async def resolve(self, incident: Incident, actor: str, note: str = "") -> bool:
@@ -159,6 +176,8 @@ class TriageService:
                 if posted.card_ts and not result.created:
                     states = await self.alert_states.states(incident.id)
                     await self.announcer.post_alert_changes(posted, result.changes, states)
+            if result.created:
+                await self._opened(posted)
             if self.auto_metrics and result.created and self.is_walkable(posted):
                 await self.run_step(posted, StepName.METRICS, "alertmanager")
             return
@@ -249,6 +268,19 @@ class TriageService:
         if record is not None:
             await self._show(incident, Change("silence_expired", actor, silence=record))
         return record
+
+    async def post_status(self, incident: Incident, actor: str, text: str) -> None:
+        """``/triage update``: a status in the thread and the stakeholders' channel."""
+        await self._people().post_status(incident, actor, text)
+
+    async def remind_status(self, incident: Incident, idle_s: float) -> None:
+        """Ask the assignee for a status update (the status job decides when)."""
+        await self._people().remind_status(incident, idle_s)
+
+    def _people(self) -> People:
+        if self.people is None:
+            raise InputError("Status updates are not available here.")
+        return self.people
 
     def _silencer(self) -> Silencer:
         if self.silencer is None:

@@ -19,6 +19,11 @@ from triage_sim.slack.api_chat import (
     chat_post_message,
     chat_update,
 )
+from triage_sim.slack.api_conversations import (
+    conversations_create,
+    conversations_invite,
+    conversations_open,
+)
 from triage_sim.slack.api_files import files_complete_upload_external, files_get_upload_url_external
 from triage_sim.slack.api_views import views_open, views_push, views_update
 from triage_sim.slack.state import ApiError, Workspace
@@ -97,6 +102,9 @@ _METHODS: dict[str, _Method] = {
     "views.update": _Method(_plain(views_update)),
     "views.push": _Method(_plain(views_push)),
     "conversations.info": _Method(_conversations_info),
+    "conversations.open": _Method(_plain(conversations_open)),
+    "conversations.create": _Method(_plain(conversations_create)),
+    "conversations.invite": _Method(_plain(conversations_invite)),
     "users.info": _Method(_users_info),
     "files.getUploadURLExternal": _Method(_upload_url),
     "files.completeUploadExternal": _Method(_plain(files_complete_upload_external)),
