@@ -44,8 +44,9 @@ from bot.triage.intake import AlertIntake
 from bot.triage.people import People
 from bot.triage.responders import Silencer
 from bot.triage.service import TriageService
+from bot.triage.uploads import ProfileUploads
 from bot.triage.walk import Walk
-from handlers import actions, alerts, commands, events, health, silence, views
+from handlers import actions, alerts, commands, events, files, health, silence, views
 from handlers import rca as rca_handlers
 from handlers import walk as walk_handlers
 from handlers.replies import ResponseUrls
@@ -177,7 +178,8 @@ def build_triage(app: web.Application, outbound: SlackOutbound) -> TriageService
         people=People(settings.catalog, walk.stores.claims, walk.stores.incidents,
                       SlackResponders(outbound, settings.file.slack.command),
                       mention_on=settings.file.notify.mention_on,
-                      status_channel=settings.file.slack.status_channel))
+                      status_channel=settings.file.slack.status_channel),
+        uploads=ProfileUploads(walk, walk.deps.pprof))
 
 
 async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -195,7 +197,8 @@ async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
     # The door (handlers/slack_http.py) verifies signatures before anything is parsed.
     bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret or "",
                     request_verification_enabled=False, process_before_response=False)
-    for module in (commands, actions, views, events, rca_handlers, walk_handlers, silence):
+    for module in (commands, actions, views, events, rca_handlers, walk_handlers, silence,
+                   files):
         module.register(bolt, services)
     app[SERVICES], app[BOLT], app[OUTBOUND] = services, bolt, outbound
     secret = settings.slack_signing_secret

@@ -34,6 +34,7 @@ from bot.triage.people import People
 from bot.triage.ports import Announcer
 from bot.triage.rca_service import RcaService
 from bot.triage.responders import Silencer, SilenceRequest
+from bot.triage.uploads import ProfileUploads, UploadedProfile
 from bot.triage.walk import StepRun, Walk
 
 __all__ = ["TriageService"]
@@ -58,6 +59,8 @@ class TriageService:
     links: LinksConfig | None = None
     #: Owners paged, assignees told, status updates (bot/triage/people.py); None: nobody told.
     people: People | None = None
+    #: Profiles dropped into a thread (bot/triage/uploads.py).
+    uploads: ProfileUploads | None = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -92,6 +95,12 @@ class TriageService:
     async def roles(self, iid: str) -> dict[str, str]:
         """The series roles step 1 chose for the incident (empty before it ran)."""
         return dict((await self.walk.stores.walk.context(iid)).roles)
+
+    async def for_thread(self, channel: str, thread_ts: str) -> Incident | None:
+        """The open incident whose card starts the thread ``thread_ts`` in ``channel``."""
+        found = [i for i in await self.list_open()
+                 if i.channel == channel and i.card_ts == thread_ts]
+        return found[0] if found else None
 
     async def get(self, iid: str) -> Incident | None:
         """The incident by id, or None."""
@@ -268,6 +277,25 @@ class TriageService:
         if record is not None:
             await self._show(incident, Change("silence_expired", actor, silence=record))
         return record
+
+    async def analyse_upload(self, incident: Incident, upload: UploadedProfile
+                             ) -> StepRun | None:
+        """A profile shared in the thread: analysed, reported and ranked as the profile step.
+
+        None when the profile step (or another upload) is running for the incident.
+        """
+        if self.uploads is None or not self.is_walkable(incident):
+            raise InputError(f"{incident.id} is not about a catalog service: its profiles "
+                             "have no playbooks to rank against.")
+        run = await self.uploads.analyse(incident, upload)
+        if run is None:
+            return None
+        current = await self.incidents.store.get(incident.id) or incident
+        await self.announcer.post_step(current, run.result)
+        if run.leader_changed:
+            await self.announcer.post_ranking(current, run.after)
+        self.cards.request_refresh(incident.id)
+        return run
 
     async def post_status(self, incident: Incident, actor: str, text: str) -> None:
         """``/triage update``: a status in the thread and the stakeholders' channel."""

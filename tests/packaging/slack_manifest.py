@@ -187,11 +187,13 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "users.info": frozenset({"users:read"}),
     "conversations.info": frozenset({"channels:read", "groups:read"}),
     "conversations.open": frozenset({"im:write"}),
+    "files.info": frozenset({"files:read"}),
 }
 #: slack_sdk helpers that call several methods.
 _COMPOSITE = {"files.upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal")}
 #: Bot scopes each Events API event needs.
-EVENT_SCOPES: dict[str, frozenset[str]] = {"app_mention": frozenset({"app_mentions:read"})}
+EVENT_SCOPES: dict[str, frozenset[str]] = {"app_mention": frozenset({"app_mentions:read"}),
+                                           "file_shared": frozenset({"files:read"})}
 
 _CLIENT_CALL = re.compile(r"\.(auth|chat|conversations|files|users|views|reactions|pins|"
                           r"bookmarks|usergroups|team|dnd|reminders)_(\w+)\(")

@@ -24,7 +24,11 @@ from triage_sim.slack.api_conversations import (
     conversations_invite,
     conversations_open,
 )
-from triage_sim.slack.api_files import files_complete_upload_external, files_get_upload_url_external
+from triage_sim.slack.api_files import (
+    files_complete_upload_external,
+    files_get_upload_url_external,
+    files_info,
+)
 from triage_sim.slack.api_views import views_open, views_push, views_update
 from triage_sim.slack.state import ApiError, Workspace
 
@@ -42,6 +46,10 @@ class Links(Protocol):
 
     def socket_url(self) -> str:
         """A fresh ``ws://…/link/?ticket=…`` for apps.connections.open."""
+        ...
+
+    def private_file_url(self, file_id: str, name: str) -> str:
+        """A file's ``url_private`` (served only with a bot token, as Slack does)."""
         ...
 
 
@@ -88,6 +96,10 @@ def _plain(fn: Callable[[Workspace, dict[str, Any]], dict[str, Any]]) -> Handler
     return handler
 
 
+def _files_info(ws: Workspace, args: dict[str, Any], links: Links) -> dict[str, Any]:
+    return files_info(ws, args, links.private_file_url)
+
+
 def _upload_url(ws: Workspace, args: dict[str, Any], links: Links) -> dict[str, Any]:
     return files_get_upload_url_external(ws, args, links.upload_url)
 
@@ -108,6 +120,7 @@ _METHODS: dict[str, _Method] = {
     "users.info": _Method(_users_info),
     "files.getUploadURLExternal": _Method(_upload_url),
     "files.completeUploadExternal": _Method(_plain(files_complete_upload_external)),
+    "files.info": _Method(_files_info),
     "apps.connections.open": _Method(_connections_open, token="app"),
 }
 
