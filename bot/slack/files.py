@@ -16,7 +16,6 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import SourceTimeout, SourceUnavailable
-from bot.sources.http import describe_client_error
 
 __all__ = ["BACKEND", "SharedFile", "SlackFiles", "shared_thread"]
 
@@ -79,8 +78,8 @@ class SlackFiles:
             raise SourceTimeout(BACKEND, f"{file.name}: not downloaded within "
                                          f"{self._timeout_s:g} s") from None
         except aiohttp.ClientError as exc:
-            raise SourceUnavailable(BACKEND, f"{file.name}: "
-                                             f"{describe_client_error(exc)}") from None
+            detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise SourceUnavailable(BACKEND, f"{file.name}: {detail}") from None
 
     async def _fetch(self, file: SharedFile) -> bytes:
         session = self._client.session
