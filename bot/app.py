@@ -28,10 +28,12 @@ from bot.jobs.context import JobContext
 from bot.observability import BotMetrics, watch_loop_lag
 from bot.scheduler import JobScheduler
 from bot.slack.client import build_web_client
+from bot.slack.mirrors import MirroredOutbound
 from bot.slack.outbound import SlackOutbound
 from bot.slack.pacing import ChannelPacer
 from bot.slack.responders_out import SlackResponders
 from bot.store.cards import CardStore
+from bot.store.channels import IncidentChannelStore
 from bot.store.connection import Redis, connect_redis, redis_ping
 from bot.store.keys import Keys
 from bot.store.leases import LeaseStore
@@ -39,6 +41,7 @@ from bot.store.silences import SilenceStore
 from bot.store.vitals import VitalsStore
 from bot.tasks import TaskSupervisor
 from bot.triage.cards import CardKeeper
+from bot.triage.channels import IncidentChannels
 from bot.triage.incidents import IncidentService
 from bot.triage.intake import AlertIntake
 from bot.triage.people import People
@@ -160,7 +163,7 @@ async def _walk_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-def build_triage(app: web.Application, outbound: SlackOutbound) -> TriageService:
+def build_triage(app: web.Application, outbound: MirroredOutbound) -> TriageService:
     """Every use case over this app's stores and walk, announcing through ``outbound``."""
     settings, walk = app[SETTINGS], app[WALK]
     keys = Keys(settings.key_prefix)
@@ -168,6 +171,7 @@ def build_triage(app: web.Application, outbound: SlackOutbound) -> TriageService
                                 settings.file.slack.default_channel)
     cards = CardKeeper(CardStore(app[REDIS], keys), outbound, settings.catalog, app[TASKS],
                        alertmanager_url=settings.backends.alertmanager)
+    responders = SlackResponders(outbound, settings.file.slack.command)
     return TriageService(
         incidents=incidents, alert_states=walk.stores.alerts, walk=walk, cards=cards,
         intake=AlertIntake(incidents, walk.stores.alerts, settings.file.alerts.service_labels),
@@ -176,10 +180,14 @@ def build_triage(app: web.Application, outbound: SlackOutbound) -> TriageService
         silencer=Silencer(walk.deps.sources, SilenceStore(app[REDIS], keys)),
         links=settings.file.links,
         people=People(settings.catalog, walk.stores.claims, walk.stores.incidents,
-                      SlackResponders(outbound, settings.file.slack.command),
+                      responders,
                       mention_on=settings.file.notify.mention_on,
                       status_channel=settings.file.slack.status_channel),
-        uploads=ProfileUploads(walk, walk.deps.pprof))
+        uploads=ProfileUploads(walk, walk.deps.pprof),
+        channels=IncidentChannels(cards, walk.stores.claims,
+                                  IncidentChannelStore(app[REDIS], keys), responders,
+                                  settings.catalog),
+        incident_channels=settings.file.incident_channels)
 
 
 async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -188,7 +196,7 @@ async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
     pacer = ChannelPacer(app[RUNTIME].channel_interval_s)
     client = build_web_client(settings.slack_bot_token, settings.slack_api_url, metrics, pacer)
     client.session = session
-    outbound = SlackOutbound(client, app[WALK].deps.executor, pacer)
+    outbound = MirroredOutbound(client, app[WALK].deps.executor, pacer)
     triage = build_triage(app, outbound)
     services = Services(
         settings=settings, triage=triage, claims=app[WALK].stores.claims, tasks=app[TASKS],

@@ -244,6 +244,8 @@ class ConfigFile(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     links: LinksConfig = Field(default_factory=LinksConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    #: Open ``#inc-<n>-<service>`` for every new incident (``/triage channel`` does it on ask).
+    incident_channels: bool = False
     services: list[ServiceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")

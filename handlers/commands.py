@@ -180,8 +180,19 @@ async def _update(services: Services, command: Any, caller: Caller) -> None:
     await ephemeral(caller.respond, f"Posted the status of {incident.id} to its thread{also}.")
 
 
+async def _channel(services: Services, command: Any, caller: Caller) -> None:
+    incident = await services.triage.find(command.ref, caller.channel_id)
+    opened = await services.triage.open_channel(incident, caller.user_id)
+    if opened is None:
+        existing = await services.triage.incident_channels_of(incident)
+        where = ", ".join(f"<#{m.channel}>" for m in existing) or "being opened"
+        await ephemeral(caller.respond, f"{incident.id} already has its channel: {where}.")
+        return
+    await ephemeral(caller.respond, f"Opened <#{opened.channel}> for {incident.id}.")
+
+
 _VERBS: dict[type, Callable[[Services, Any, Caller], Awaitable[None]]] = {
-    cmd.Silence: _silence, cmd.StatusUpdate: _update,
+    cmd.Silence: _silence, cmd.StatusUpdate: _update, cmd.OpenChannel: _channel,
     cmd.RcaCommand: _rca,
     cmd.Start: _start, cmd.Status: _status, cmd.ListOpen: _list,
     cmd.Note: _note, cmd.Assign: _assign, cmd.Resolve: _resolve, cmd.RunStep: _run_step,

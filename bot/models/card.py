@@ -16,7 +16,15 @@ from bot.models.incident import Incident
 from bot.models.silence import SilenceRecord
 from bot.models.vitals import Vitals
 
-__all__ = ["CardView", "Change", "ChangeKind"]
+__all__ = ["CardMirror", "CardView", "Change", "ChangeKind"]
+
+
+@dataclass(frozen=True)
+class CardMirror:
+    """A copy of the card in another channel (the incident's own), redrawn with it."""
+
+    channel: str
+    ts: str
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,8 @@ class CardView:
     silences: tuple[SilenceRecord, ...] = ()
     #: Alertmanager's UI, for the "Silence…" button and the link to the group's alerts.
     alertmanager_url: str | None = None
+    #: Copies of the card to redraw with it (the incident channel's).
+    mirrors: tuple[CardMirror, ...] = ()
 
     def status(self, step: StepName) -> StepStatus:
         """Where ``step`` stands (NOT_STARTED when it never ran)."""

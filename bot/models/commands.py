@@ -26,6 +26,7 @@ USAGE = {
     "services": "services — the services the bot knows",
     "metrics": "metrics|logs|traces|profile [ref] — run one step of the walk",
     "rca": "rca [export] [ref] — edit the RCA draft (export: post it as Markdown)",
+    "channel": "channel [ref] — open the incident's own channel (#inc-<n>-<service>)",
     "update": "update [ref] <text> — a status update in the thread and the status channel",
     "silence": "silence [ref] <duration> [comment…] — silence the incident's alerts in "
                "Alertmanager (30m, 1h, 4h, up to 7d)",
@@ -127,8 +128,15 @@ class StatusUpdate:
     text: str
 
 
+@dataclass(frozen=True)
+class OpenChannel:
+    """``channel [ref]``: the incident's own channel."""
+
+    ref: str | None
+
+
 Command = (Help | Services | ListOpen | Start | Status | Note | Assign | Resolve | RunStep
-           | RcaCommand | Silence | StatusUpdate)
+           | RcaCommand | Silence | StatusUpdate | OpenChannel)
 STEP_VERBS = ("metrics", "logs", "traces", "profile")
 
 
@@ -244,7 +252,14 @@ def _update(args: list[str], is_ref: Callable[[str], bool]) -> Command:
     return StatusUpdate(ref=ref, text=" ".join(rest))
 
 
+def _channel(args: list[str], _: Callable[[str], bool]) -> Command:
+    if len(args) > 1:
+        raise InputError(f"`channel` takes at most one reference.\n{usage('channel')}")
+    return OpenChannel(ref=args[0] if args else None)
+
+
 _PARSERS: dict[str, Callable[[list[str], Callable[[str], bool]], Command]] = {
+    "channel": _channel,
     "silence": _silence,
     "update": _update,
     "rca": _rca,

@@ -69,6 +69,7 @@ class EventKind(StrEnum):
     SILENCE_EXPIRED = "silence_expired"
     OWNERS_PAGED = "owners_paged"
     STATUS_UPDATE = "status_update"
+    CHANNEL_OPENED = "channel_opened"
 
 
 class Incident(BaseModel):

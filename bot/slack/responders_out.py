@@ -1,4 +1,4 @@
-"""Sending to people (``bot.triage.ports.ResponderOut``) through the one outbound module.
+"""Sending to people (``bot.triage.ports.ResponderOut``) through the outbound module.
 
 Everything goes through :class:`~bot.slack.outbound.SlackOutbound`'s pacing; the direct
 message opens the conversation first (``conversations.open``), as Slack requires.
@@ -6,10 +6,14 @@ message opens the conversation first (``conversations.open``), as Slack requires
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
-from bot.models import Incident
-from bot.slack.outbound import SlackOutbound
+from slack_sdk.errors import SlackApiError
+
+from bot.models import CardView, Incident
+from bot.models.card import CardMirror
+from bot.slack.mirrors import MirroredOutbound
 from bot.slack.people_blocks import (
     assignee_text,
     owners_text,
@@ -19,11 +23,13 @@ from bot.slack.people_blocks import (
 
 __all__ = ["SlackResponders"]
 
+log = logging.getLogger(__name__)
+
 
 class SlackResponders:
     """Implements ``ResponderOut`` over ``SlackOutbound``."""
 
-    def __init__(self, outbound: SlackOutbound, command: str = "/triage") -> None:
+    def __init__(self, outbound: MirroredOutbound, command: str = "/triage") -> None:
         self._outbound = outbound
         self._command = command
 
@@ -46,6 +52,24 @@ class SlackResponders:
             full, stakeholder_blocks = status_blocks(incident, actor, text,
                                                      for_stakeholders=True)
             await self._outbound.post_channel(channel, full, stakeholder_blocks)
+
+    async def open_incident_channel(self, view: CardView, name: str,
+                                    members: Sequence[str]) -> CardMirror:
+        """Create the channel, invite the people, post the card there and say where it is."""
+        client = self._outbound.client
+        created = await client.conversations_create(name=name)
+        channel = str(created["channel"]["id"])
+        if members:
+            try:
+                await client.conversations_invite(channel=channel, users=",".join(members))
+            except SlackApiError as exc:  # the channel and its card are still worth having
+                log.warning("could not invite everyone to the incident channel",
+                            extra={"incident_id": view.incident.id,
+                                   "error": exc.response.get("error")})
+        posted = await self._outbound.post_card_copy(view, channel)
+        await self._outbound.post_text(view.incident,
+                                       f":hash: Incident channel: <#{channel}>")
+        return CardMirror(channel, posted)
 
     async def remind_status(self, incident: Incident, idle_s: float) -> None:
         """The reminder in the thread, mentioning the assignee."""

@@ -23,7 +23,9 @@ from bot.models import (
     TimelineEvent,
     Vitals,
 )
+from bot.models.card import CardMirror
 from bot.models.silence import SilenceRecord
+from bot.store.channels import parse_mirrors
 from bot.store.connection import Redis, store_error
 from bot.store.keys import CARD_LOCK_TTL_MS, Keys
 from bot.store.silences import parse_silences
@@ -54,6 +56,7 @@ class CardState:
     steps: dict[StepName, StepStatus]
     diagnosis: Diagnosis | None
     silences: tuple[SilenceRecord, ...] = ()
+    mirrors: tuple[CardMirror, ...] = ()
 
 
 class CardStore:
@@ -101,7 +104,8 @@ class CardStore:
                 pipe.hmget(keys.steps(iid), [s.value for s in StepName])
                 pipe.get(keys.diagnosis(iid))
                 pipe.hgetall(keys.silences(iid))
-                raw, alerts, vitals, steps, diagnosis, silences = await pipe.execute()
+                pipe.hgetall(keys.card_mirrors(iid))
+                raw, alerts, vitals, steps, diagnosis, silences, mirrors = await pipe.execute()
         except RedisError as exc:
             raise store_error(exc) from exc
         if not raw:
@@ -113,7 +117,7 @@ class CardStore:
             vitals=Vitals.model_validate_json(vitals) if vitals else None,
             steps=parse_statuses(steps),
             diagnosis=Diagnosis.model_validate_json(diagnosis) if diagnosis else None,
-            silences=parse_silences(silences))
+            silences=parse_silences(silences), mirrors=parse_mirrors(mirrors))
 
     async def record_card(self, incident: Incident, ts: str) -> Incident | None:
         """Record the card's message ``ts``; None when the incident changed meanwhile.

@@ -54,6 +54,10 @@ class Keys:
         """Hash of Alertmanager silence id -> the silence created from the incident (JSON)."""
         return f"{self.prefix}:incident:{iid}:silences"
 
+    def card_mirrors(self, iid: str) -> str:
+        """Hash of channel id -> ts of the card's copies (the incident channel's)."""
+        return f"{self.prefix}:incident:{iid}:mirrors"
+
     def open_incidents(self) -> str:
         """Set of ids of open incidents."""
         return f"{self.prefix}:open"

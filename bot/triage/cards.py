@@ -45,7 +45,13 @@ class CardKeeper:
         return CardView(incident=incident, alerts=state.alerts, vitals=state.vitals,
                         steps=state.steps, diagnosis=state.diagnosis,
                         walkable=self._catalog.get(incident.service or "") is not None,
-                        silences=state.silences, alertmanager_url=self._alertmanager_url)
+                        silences=state.silences, alertmanager_url=self._alertmanager_url,
+                        mirrors=state.mirrors)
+
+    async def current_view(self, iid: str) -> CardView | None:
+        """The card as it should look now (one read), or None for an unknown incident."""
+        state = await self._cards.state(iid)
+        return self.view(state) if state is not None else None
 
     async def post(self, incident: Incident) -> Incident:
         """Post the card unless it is posted or being posted; returns the incident as known.

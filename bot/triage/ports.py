@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from bot.models import AlertChange, AlertState, CardView, Change, Diagnosis, Incident, StepResult
+from bot.models.card import CardMirror
 
 __all__ = ["Announcer", "ResponderOut"]
 
@@ -63,3 +64,7 @@ class ResponderOut(Protocol):
 
     async def remind_status(self, incident: Incident, idle_s: float) -> None:
         """Ask the assignee (in the thread) for a status update."""
+
+    async def open_incident_channel(self, view: CardView, name: str,
+                                    members: Sequence[str]) -> CardMirror:
+        """Create channel ``name``, invite ``members``, post the card there; its copy."""

@@ -9,6 +9,7 @@ values into replies.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -24,9 +25,11 @@ from bot.models import (
     StepStatus,
     TimelineEvent,
 )
+from bot.models.card import CardMirror
 from bot.models.silence import SilenceRecord
 from bot.store.alerts import AlertStateStore
 from bot.triage.cards import CardKeeper
+from bot.triage.channels import IncidentChannels
 from bot.triage.incidents import Declaration, IncidentService
 from bot.triage.intake import AlertIntake, IntakeResult
 from bot.triage.links import with_grafana_links
@@ -38,6 +41,8 @@ from bot.triage.uploads import ProfileUploads, UploadedProfile
 from bot.triage.walk import StepRun, Walk
 
 __all__ = ["TriageService"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,9 @@ class TriageService:
     people: People | None = None
     #: Profiles dropped into a thread (bot/triage/uploads.py).
     uploads: ProfileUploads | None = None
+    #: Incident channels (bot/triage/channels.py); ``incident_channels``: one per new incident.
+    channels: IncidentChannels | None = None
+    incident_channels: bool = False
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -129,6 +137,13 @@ class TriageService:
         """A new incident: page its service's owners (once, for the configured severities)."""
         if self.people is not None:
             await self.people.incident_opened(incident)
+        if self.incident_channels and self.channels is not None:
+            try:
+                await self.channels.open(incident, "triage-bot")
+            except Exception:
+                # The incident and its card stand without a channel; `/triage channel` retries.
+                log.warning("could not open the incident channel", exc_info=True,
+                            extra={"incident_id": incident.id})
 
     async def say(self, incident: Incident, text: str) -> None:
         """A message a job rendered, in the incident's thread."""
@@ -296,6 +311,16 @@ class TriageService:
             await self.announcer.post_ranking(current, run.after)
         self.cards.request_refresh(incident.id)
         return run
+
+    async def open_channel(self, incident: Incident, actor: str) -> CardMirror | None:
+        """``/triage channel``: the incident's own channel; None when it has one already."""
+        if self.channels is None:
+            raise InputError("Incident channels are not available here.")
+        return await self.channels.open(incident, actor)
+
+    async def incident_channels_of(self, incident: Incident) -> tuple[CardMirror, ...]:
+        """Where the incident's card is copied (its channel)."""
+        return await self.channels.mirrors(incident) if self.channels is not None else ()
 
     async def post_status(self, incident: Incident, actor: str, text: str) -> None:
         """``/triage update``: a status in the thread and the stakeholders' channel."""

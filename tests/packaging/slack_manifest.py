@@ -187,6 +187,8 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "users.info": frozenset({"users:read"}),
     "conversations.info": frozenset({"channels:read", "groups:read"}),
     "conversations.open": frozenset({"im:write"}),
+    "conversations.create": frozenset({"channels:manage"}),
+    "conversations.invite": frozenset({"channels:manage"}),
     "files.info": frozenset({"files:read"}),
 }
 #: slack_sdk helpers that call several methods.
