@@ -171,7 +171,7 @@ class LinksConfig(_Strict):
     grafana: HttpUrl | None = None
     #: Grafana data source uid per evidence source, for the Explore links.
     grafana_datasources: dict[str, str] = Field(
-        default_factory=lambda: {"prometheus": "prometheus", "loki": "loki"})
+        default_factory=lambda: {"prometheus": "prometheus", "loki": "loki", "tempo": "tempo"})
 
 
 SeverityName = Literal["critical", "error", "warning", "info", "unknown"]

@@ -42,3 +42,17 @@ def test_without_grafana_or_query_nothing_is_added() -> None:
     assert with_grafana_links(plain, LinksConfig()) == plain
     no_query = result(Evidence(label="p99", value="2s", source="prometheus"))
     assert with_grafana_links(no_query, LinksConfig(grafana="http://g")) == no_query
+
+
+def test_tempo_traces_open_in_grafana_and_their_search_is_not_run_as_a_query() -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    done = with_grafana_links(result(
+        Evidence(label="checkout: POST /pay", value=f"2.1 s · trace {trace_id} · error",
+                 source="tempo", query="a search for slow traces"),
+        Evidence(label="checkout: GET /", value=f"1.9 s · trace {trace_id}", source="tempo",
+                 query="a search for slow traces")),
+        LinksConfig(grafana="http://g", grafana_datasources={"tempo": "T1"}))
+    [link] = done.findings[0].links
+    assert link.title == "Trace 4bf92f35 in Grafana"
+    pane = json.loads(parse_qs(urlsplit(link.url).query)["panes"][0])["a"]
+    assert pane["queries"][0]["query"] == trace_id and pane["datasource"] == "T1"
