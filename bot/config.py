@@ -175,14 +175,14 @@ class LinksConfig(_Strict):
 
 
 SeverityName = Literal["critical", "error", "warning", "info", "unknown"]
-_PAGED_BY_DEFAULT: tuple[SeverityName, ...] = ("critical",)
 
 
 class NotifyConfig(_Strict):
     """Who is told when: the catalog's owners are mentioned when an incident opens."""
 
     #: Severities whose new incidents mention the service's owners in the thread (once).
-    mention_on: list[SeverityName] = Field(default_factory=lambda: list(_PAGED_BY_DEFAULT))
+    #: Empty by default: paging people is something a team opts into.
+    mention_on: list[SeverityName] = Field(default_factory=list)
 
 
 class RedisConfig(_Strict):

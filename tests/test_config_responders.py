@@ -12,7 +12,7 @@ def test_defaults_and_environment_override() -> None:
     settings = settings_from_mapping({}, {"ALERTMANAGER_URL": "http://am:9093/"})
     file = settings.file
     assert settings.backends.alertmanager == "http://am:9093"
-    assert file.notify.mention_on == ["critical"] and file.incident_channels is False
+    assert file.notify.mention_on == [] and file.incident_channels is False
     assert file.slack.status_channel is None and file.links.grafana is None
     assert file.schedule.status_every == 1800.0
 

@@ -29,7 +29,7 @@ class People:
     """Who gets told what, over the claims, the incident store and the responder port."""
 
     def __init__(self, catalog: Catalog, claims: ClaimStore, incidents: IncidentStore,
-                 out: ResponderOut, *, mention_on: Iterable[str] = ("critical",),
+                 out: ResponderOut, *, mention_on: Iterable[str] = (),
                  status_channel: str | None = None) -> None:
         self._catalog = catalog
         self._claims = claims

@@ -32,7 +32,8 @@ def thread_texts(bot: BotHarness, channel: str = "C0CHECKOUT") -> list[str]:
 
 async def test_owners_are_paged_once_for_critical_incidents(redis_url: str,
                                                             key_prefix: str) -> None:
-    async with running_bot(redis_url, key_prefix, overrides=QUIET) as bot:
+    overrides = {**QUIET, "notify": {"mention_on": ["critical"]}}
+    async with running_bot(redis_url, key_prefix, overrides=overrides) as bot:
         for _ in range(2):  # Alertmanager redelivers: still one page
             assert (await bot.post_alert(high_p99("critical"))).status == 200
             await bot.idle()
@@ -45,6 +46,13 @@ async def test_owners_are_paged_once_for_critical_incidents(redis_url: str,
         await bot.idle()
         warning = [m for m in bot.slack.messages("C0CHECKOUT") if "INC-2" in m.text]
         assert warning and not any("<@U0ALICE>" in m.text for m in warning)
+
+
+async def test_nobody_is_paged_unless_the_team_opts_in(redis_url: str, key_prefix: str) -> None:
+    async with running_bot(redis_url, key_prefix, overrides=QUIET) as bot:
+        assert (await bot.post_alert(high_p99("critical"))).status == 200
+        await bot.idle()
+        assert not any("<@U0ALICE>" in t for t in thread_texts(bot))
 
 
 async def test_mention_on_is_configurable_and_a_declaration_pages_too(
