@@ -37,7 +37,7 @@ __all__ = ["PROFILE_SUFFIXES", "ProfileUploads", "UploadedProfile", "is_profile_
            "upload_report"]
 
 #: File names taken for profiles; anything else dropped in a thread (screenshots) is ignored.
-PROFILE_SUFFIXES = (".pb.gz", ".pprof", ".pb", ".prof", ".gz", ".svg")
+PROFILE_SUFFIXES = (".pb.gz", ".pprof", ".pprof.gz", ".pb", ".prof", ".svg")
 TABLE_ROWS = 15
 _CPU_SAMPLE_TYPES = ("samples", "cpu")
 
