@@ -28,21 +28,29 @@ from bot.jobs.context import JobContext
 from bot.observability import BotMetrics, watch_loop_lag
 from bot.scheduler import JobScheduler
 from bot.slack.client import build_web_client
+from bot.slack.mirrors import MirroredOutbound
 from bot.slack.outbound import SlackOutbound
 from bot.slack.pacing import ChannelPacer
+from bot.slack.responders_out import SlackResponders
 from bot.store.access import AccessStore
 from bot.store.cards import CardStore
+from bot.store.channels import IncidentChannelStore
 from bot.store.connection import Redis, connect_redis, redis_ping
 from bot.store.keys import Keys
 from bot.store.leases import LeaseStore
+from bot.store.silences import SilenceStore
 from bot.store.vitals import VitalsStore
 from bot.tasks import TaskSupervisor
 from bot.triage.cards import CardKeeper
+from bot.triage.channels import IncidentChannels
 from bot.triage.incidents import IncidentService
 from bot.triage.intake import AlertIntake
+from bot.triage.people import People
+from bot.triage.responders import Silencer
 from bot.triage.service import TriageService
+from bot.triage.uploads import ProfileUploads
 from bot.triage.walk import Walk
-from handlers import actions, alerts, commands, events, health, views
+from handlers import actions, alerts, commands, events, files, health, silence, views
 from handlers import rca as rca_handlers
 from handlers import walk as walk_handlers
 from handlers.guard import Guard, other_workspace_middleware, slack_group_fetch
@@ -160,18 +168,31 @@ async def _walk_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-def build_triage(app: web.Application, outbound: SlackOutbound) -> TriageService:
+def build_triage(app: web.Application, outbound: MirroredOutbound) -> TriageService:
     """Every use case over this app's stores and walk, announcing through ``outbound``."""
     settings, walk = app[SETTINGS], app[WALK]
     keys = Keys(settings.key_prefix)
     incidents = IncidentService(walk.stores.incidents, settings.catalog,
                                 settings.file.slack.default_channel)
-    cards = CardKeeper(CardStore(app[REDIS], keys), outbound, settings.catalog, app[TASKS])
+    cards = CardKeeper(CardStore(app[REDIS], keys), outbound, settings.catalog, app[TASKS],
+                       alertmanager_url=settings.backends.alertmanager)
+    responders = SlackResponders(outbound, settings.file.slack.command)
     return TriageService(
         incidents=incidents, alert_states=walk.stores.alerts, walk=walk, cards=cards,
         intake=AlertIntake(incidents, walk.stores.alerts, settings.file.alerts.service_labels),
         rca=rca_service(walk, app[REDIS], keys),
-        announcer=outbound, auto_metrics=settings.file.alerts.run_metrics_on_open)
+        announcer=outbound, auto_metrics=settings.file.alerts.run_metrics_on_open,
+        silencer=Silencer(walk.deps.sources, SilenceStore(app[REDIS], keys)),
+        links=settings.file.links,
+        people=People(settings.catalog, walk.stores.claims, walk.stores.incidents,
+                      responders,
+                      mention_on=settings.file.notify.mention_on,
+                      status_channel=settings.file.slack.status_channel),
+        uploads=ProfileUploads(walk, walk.deps.pprof),
+        channels=IncidentChannels(cards, walk.stores.claims,
+                                  IncidentChannelStore(app[REDIS], keys), responders,
+                                  settings.catalog),
+        incident_channels=settings.file.incident_channels)
 
 
 async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -180,7 +201,7 @@ async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
     pacer = ChannelPacer(app[RUNTIME].channel_interval_s)
     client = build_web_client(settings.slack_bot_token, settings.slack_api_url, metrics, pacer)
     client.session = session
-    outbound = SlackOutbound(client, app[WALK].deps.executor, pacer)
+    outbound = MirroredOutbound(client, app[WALK].deps.executor, pacer)
     triage = build_triage(app, outbound)
     guard = Guard(settings, triage, AccessStore(app[REDIS], Keys(settings.key_prefix)),
                   slack_group_fetch(client), hold_s=app[RUNTIME].step_timeout_s + 60)
@@ -193,7 +214,8 @@ async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
                     request_verification_enabled=False, process_before_response=False)
     if settings.file.slack.team_id and app[RUNTIME].socket_mode:  # HTTP: refused at the door
         bolt.middleware(other_workspace_middleware(settings.file.slack.team_id))
-    for module in (commands, actions, views, events, rca_handlers, walk_handlers):
+    for module in (commands, actions, views, events, rca_handlers, walk_handlers, silence,
+                   files):
         module.register(bolt, services)
     app[SERVICES], app[BOLT], app[OUTBOUND] = services, bolt, outbound
     secret = settings.slack_signing_secret

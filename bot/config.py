@@ -90,6 +90,8 @@ class BackendsConfig(_Strict):
     loki: HttpUrl | None = None
     jaeger: HttpUrl | None = None
     tempo: HttpUrl | None = None
+    #: Alertmanager (API v2), for silences created from a card and links to its alert pages.
+    alertmanager: HttpUrl | None = None
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     max_concurrency: int = Field(default=8, ge=1, le=64)
     #: The largest answer body read from any backend; larger ones fail the step as soon as
@@ -114,8 +116,10 @@ class SlackConfig(_Strict):
     command: str = "/triage"
     #: The installed workspace (T…); when set, requests from any other team are refused.
     team_id: str | None = Field(default=None, pattern=r"^[TE][A-Z0-9]{2,}$")
+    #: Where ``/triage update`` also posts, for stakeholders outside the incident's thread.
+    status_channel: str | None = None
 
-    @field_validator("default_channel")
+    @field_validator("default_channel", "status_channel")
     @classmethod
     def _channel_id(cls, value: str | None) -> str | None:
         if value is not None and not _CHANNEL_RE.match(value):
@@ -158,6 +162,29 @@ class ScheduleConfig(_Strict):
     digest_at: str | None = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     digest_timezone: str = "UTC"
     lease: Duration = 15.0
+    #: A critical incident with no ``/triage update`` for this long: its assignee is reminded.
+    status_every: Duration = 1800.0
+
+
+class LinksConfig(_Strict):
+    """Where the card and the findings link out to (nothing here is ever fetched)."""
+
+    #: Grafana's base URL: every finding with a query gets "Open in Grafana" (Explore).
+    grafana: HttpUrl | None = None
+    #: Grafana data source uid per evidence source, for the Explore links.
+    grafana_datasources: dict[str, str] = Field(
+        default_factory=lambda: {"prometheus": "prometheus", "loki": "loki", "tempo": "tempo"})
+
+
+SeverityName = Literal["critical", "error", "warning", "info", "unknown"]
+
+
+class NotifyConfig(_Strict):
+    """Who is told when: the catalog's owners are mentioned when an incident opens."""
+
+    #: Severities whose new incidents mention the service's owners in the thread (once).
+    #: Empty by default: paging people is something a team opts into.
+    mention_on: list[SeverityName] = Field(default_factory=list)
 
 
 _PRINCIPAL_RE = re.compile(r"^[UWS][A-Z0-9]{2,}$")
@@ -245,6 +272,10 @@ class ConfigFile(_Strict):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     redis: RedisConfig = Field(default_factory=RedisConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    links: LinksConfig = Field(default_factory=LinksConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    #: Open ``#inc-<n>-<service>`` for every new incident (``/triage channel`` does it on ask).
+    incident_channels: bool = False
     services: list[ServiceConfig] = Field(default_factory=list)
     #: Absent: everyone is a responder (as before roles existed); ``check`` warns.
     access: AccessConfig | None = None
@@ -320,6 +351,7 @@ _BACKEND_ENV = {
     "loki": "LOKI_URL",
     "jaeger": "JAEGER_URL",
     "tempo": "TEMPO_URL",
+    "alertmanager": "ALERTMANAGER_URL",
 }
 
 

@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.errors import InputError
 from bot.models import Severity, StepName
 from bot.models import commands as cmd
+from bot.models.silence import matchers_for_labels
 from bot.slack.modals import declare_modal
 from bot.slack.replies import (
     error_blocks,
@@ -25,6 +26,7 @@ from bot.slack.replies import (
 from bot.tasks import SupervisorBusy
 from bot.triage.access import Action
 from bot.triage.incidents import Declaration
+from bot.triage.responders import SilenceRequest
 from handlers.flows import export_rca, open_rca
 from handlers.guard import enter
 from handlers.replies import Reply, ephemeral, report_failure
@@ -39,6 +41,8 @@ class Caller:
     channel_id: str
     trigger_id: str
     respond: Reply
+    #: Slack's user name (``createdBy`` of a silence); the id where Slack sends none.
+    user_name: str = ""
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -62,7 +66,8 @@ def register(app: AsyncApp, services: Services) -> None:
                       blocks=services_blocks(services.settings.catalog))
             return
         caller = Caller(str(body.get("user_id", "")), str(body.get("channel_id", "")),
-                        str(body.get("trigger_id", "")), respond)
+                        str(body.get("trigger_id", "")), respond,
+                        str(body.get("user_name") or body.get("user_id") or ""))
         limit = services.step_deadline_s if isinstance(command, cmd.RunStep) else None
         try:
             services.tasks.spawn(_run(services, command, caller),
@@ -176,7 +181,43 @@ async def _rca(services: Services, command: Any, caller: Caller) -> None:
         await open_rca(services, incident, caller.trigger_id)
 
 
+async def _silence(services: Services, command: Any, caller: Caller) -> None:
+    incident = await services.triage.find(command.ref, caller.channel_id)
+    await services.guard.on_incident(caller.user_id, Action.SILENCE, incident)
+    matchers = matchers_for_labels(incident.labels)
+    if not matchers:
+        raise InputError(f"{incident.id} has no alert labels to match: use the card's "
+                         "Silence… button and write the matchers.")
+    record = await services.triage.silence(incident, SilenceRequest(
+        matchers=tuple(matchers), duration=command.duration, comment=command.comment,
+        actor=caller.user_id, actor_name=caller.user_name))
+    await ephemeral(caller.respond, f"Silenced the alerts of {incident.id} until "
+                                    f"{record.ends_at:%Y-%m-%d %H:%M} UTC.")
+
+
+async def _update(services: Services, command: Any, caller: Caller) -> None:
+    incident = await services.triage.find(command.ref, caller.channel_id)
+    await services.guard.on_incident(caller.user_id, Action.UPDATE, incident)
+    await services.triage.post_status(incident, caller.user_id, command.text)
+    where = services.settings.file.slack.status_channel
+    also = f" and <#{where}>" if where and where != incident.channel else ""
+    await ephemeral(caller.respond, f"Posted the status of {incident.id} to its thread{also}.")
+
+
+async def _channel(services: Services, command: Any, caller: Caller) -> None:
+    incident = await services.triage.find(command.ref, caller.channel_id)
+    await services.guard.on_incident(caller.user_id, Action.CHANNEL, incident)
+    opened = await services.triage.open_channel(incident, caller.user_id)
+    if opened is None:
+        existing = await services.triage.incident_channels_of(incident)
+        where = ", ".join(f"<#{m.channel}>" for m in existing) or "being opened"
+        await ephemeral(caller.respond, f"{incident.id} already has its channel: {where}.")
+        return
+    await ephemeral(caller.respond, f"Opened <#{opened.channel}> for {incident.id}.")
+
+
 _VERBS: dict[type, Callable[[Services, Any, Caller], Awaitable[None]]] = {
+    cmd.Silence: _silence, cmd.StatusUpdate: _update, cmd.OpenChannel: _channel,
     cmd.RcaCommand: _rca,
     cmd.Start: _start, cmd.Status: _status, cmd.ListOpen: _list,
     cmd.Note: _note, cmd.Assign: _assign, cmd.Resolve: _resolve, cmd.RunStep: _run_step,

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import InputError, StoreError
+from bot.errors import InputError, SourceError, StoreError
 from bot.slack.blocks import escape, section
 from bot.slack.replies import error_blocks
 from bot.tasks import SupervisorBusy
@@ -66,6 +66,9 @@ async def ephemeral(respond: Reply, text: str, blocks: list[dict[str, Any]] | No
 async def report_failure(respond: Reply, exc: Exception) -> None:
     """Turn a failure after the ack into a message the caller can act on."""
     if isinstance(exc, (InputError, SupervisorBusy)):
+        text = str(exc)
+    elif isinstance(exc, SourceError):
+        # A backend's refusal (Alertmanager's "silence invalid: ...") in its own words.
         text = str(exc)
     elif isinstance(exc, StoreError):
         text = "The incident store (Redis) is unreachable; nothing was changed. Try again."

@@ -134,6 +134,7 @@ class JobSpec:
 def job_specs(schedule: ScheduleConfig) -> list[JobSpec]:
     """The job table for a configuration (pure; raises ConfigError for a bad time zone)."""
     reminder_every = min(schedule.reminder_after / 4, REMINDER_SWEEP_MAX_S)
+    status_every = min(schedule.status_every / 4, REMINDER_SWEEP_MAX_S)
     specs = [
         JobSpec("reminders", Every(reminder_every), "bot.jobs.reminders:sweep",
                 _sweep_timeout(reminder_every)),
@@ -141,6 +142,8 @@ def job_specs(schedule: ScheduleConfig) -> list[JobSpec]:
                 _sweep_timeout(schedule.refresh_every)),
         JobSpec("memory-watch", Every(schedule.memory_watch_every),
                 "bot.jobs.memory_watch:sweep", _sweep_timeout(schedule.memory_watch_every)),
+        JobSpec("status-updates", Every(status_every), "bot.jobs.status_updates:sweep",
+                _sweep_timeout(status_every)),
     ]
     if schedule.digest_at is not None:
         hour, minute = (int(part) for part in schedule.digest_at.split(":"))

@@ -137,6 +137,8 @@ class AlertState(BaseModel):
     annotations: dict[str, str]
     starts_at: datetime
     ends_at: datetime | None = None
+    #: The rule's page in Prometheus (the card links it).
+    generator_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,8 @@ def would_change(previous: AlertState | None, alert: Alert) -> bool:
 def alert_state(alert: Alert) -> AlertState:
     return AlertState(fingerprint=alert.fingerprint, name=alert.name, status=alert.status,
                       labels=alert.labels, annotations=alert.annotations,
-                      starts_at=alert.starts_at, ends_at=alert.ends_at)
+                      starts_at=alert.starts_at, ends_at=alert.ends_at,
+                      generator_url=alert.generator_url)
 
 
 def alert_event(change: AlertChange) -> TimelineEvent:

@@ -13,9 +13,18 @@ from typing import Literal
 from bot.models.alerts import AlertState
 from bot.models.findings import Diagnosis, StepName, StepStatus
 from bot.models.incident import Incident
+from bot.models.silence import SilenceRecord
 from bot.models.vitals import Vitals
 
-__all__ = ["CardView", "Change", "ChangeKind"]
+__all__ = ["CardMirror", "CardView", "Change", "ChangeKind"]
+
+
+@dataclass(frozen=True)
+class CardMirror:
+    """A copy of the card in another channel (the incident's own), redrawn with it."""
+
+    channel: str
+    ts: str
 
 
 @dataclass(frozen=True)
@@ -32,13 +41,20 @@ class CardView:
     steps: Mapping[StepName, StepStatus] = field(default_factory=dict)
     diagnosis: Diagnosis | None = None
     walkable: bool = False
+    #: Silences created from the incident; with ``alertmanager_url`` set the card offers more.
+    silences: tuple[SilenceRecord, ...] = ()
+    #: Alertmanager's UI, for the "Silence…" button and the link to the group's alerts.
+    alertmanager_url: str | None = None
+    #: Copies of the card to redraw with it (the incident channel's).
+    mirrors: tuple[CardMirror, ...] = ()
 
     def status(self, step: StepName) -> StepStatus:
         """Where ``step`` stands (NOT_STARTED when it never ran)."""
         return self.steps.get(step, StepStatus.NOT_STARTED)
 
 
-ChangeKind = Literal["note", "assigned", "took", "resolved", "rca_edited", "reopened"]
+ChangeKind = Literal["note", "assigned", "took", "resolved", "rca_edited", "reopened",
+                     "silenced", "silence_expired"]
 
 
 @dataclass(frozen=True)
@@ -53,3 +69,5 @@ class Change:
     actor: str
     subject: str | None = None
     text: str = ""
+    #: The silence a "silenced" / "silence_expired" change is about.
+    silence: SilenceRecord | None = None

@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.errors import InputError
 from bot.models.incident import Severity, parse_incident_ref
+from bot.models.silence import parse_silence_duration
 
 USAGE = {
     "help": "help — this message",
@@ -25,6 +27,10 @@ USAGE = {
     "services": "services — the services the bot knows",
     "metrics": "metrics|logs|traces|profile [ref] — run one step of the walk",
     "rca": "rca [export] [ref] — edit the RCA draft (export: post it as Markdown)",
+    "channel": "channel [ref] — open the incident's own channel (#inc-<n>-<service>)",
+    "update": "update [ref] <text> — a status update in the thread and the status channel",
+    "silence": "silence [ref] <duration> [comment…] — silence the incident's alerts in "
+               "Alertmanager (30m, 1h, 4h, up to 7d)",
 }
 REF_HELP = (
     "`ref` is an incident id like INC-12 or a service name; leave it out in a service's "
@@ -114,8 +120,32 @@ class RcaCommand:
     export: bool = False
 
 
+@dataclass(frozen=True)
+class Silence:
+    """``silence [ref] <duration> [comment…]``: the alert group's labels, muted."""
+
+    ref: str | None
+    duration: timedelta
+    comment: str
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """``update [ref] <text>``: a status for stakeholders."""
+
+    ref: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class OpenChannel:
+    """``channel [ref]``: the incident's own channel."""
+
+    ref: str | None
+
+
 Command = (Help | Services | ListOpen | Start | Status | Note | Assign | Resolve | RunStep
-           | RcaCommand | Reopen)
+           | RcaCommand | Reopen | Silence | StatusUpdate | OpenChannel)
 STEP_VERBS = ("metrics", "logs", "traces", "profile")
 
 
@@ -219,7 +249,34 @@ def _rca(args: list[str], _: Callable[[str], bool]) -> Command:
     return RcaCommand(ref=rest[0] if rest else None, export=export)
 
 
+def _silence(args: list[str], is_ref: Callable[[str], bool]) -> Command:
+    ref, rest = _split_ref(args, is_ref)
+    if not rest:
+        raise InputError(f"`silence` needs a duration.\n{usage('silence')}")
+    try:
+        duration = parse_silence_duration(rest[0])
+    except InputError as exc:
+        raise InputError(f"{exc}\n{usage('silence')}") from None
+    return Silence(ref=ref, duration=duration, comment=" ".join(rest[1:]))
+
+
+def _update(args: list[str], is_ref: Callable[[str], bool]) -> Command:
+    ref, rest = _split_ref(args, is_ref)
+    if not rest:
+        raise InputError(f"`update` needs the text of the status.\n{usage('update')}")
+    return StatusUpdate(ref=ref, text=" ".join(rest))
+
+
+def _channel(args: list[str], _: Callable[[str], bool]) -> Command:
+    if len(args) > 1:
+        raise InputError(f"`channel` takes at most one reference.\n{usage('channel')}")
+    return OpenChannel(ref=args[0] if args else None)
+
+
 _PARSERS: dict[str, Callable[[list[str], Callable[[str], bool]], Command]] = {
+    "channel": _channel,
+    "silence": _silence,
+    "update": _update,
     "rca": _rca,
     **{verb: _step(verb) for verb in STEP_VERBS},
     "help": _no_args(Help(), "help"),

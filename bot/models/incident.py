@@ -67,6 +67,11 @@ class EventKind(StrEnum):
     STEP_DONE = "step_done"
     STEP_FAILED = "step_failed"
     RCA_EDITED = "rca_edited"
+    SILENCED = "silenced"
+    SILENCE_EXPIRED = "silence_expired"
+    OWNERS_PAGED = "owners_paged"
+    STATUS_UPDATE = "status_update"
+    CHANNEL_OPENED = "channel_opened"
 
 
 class Incident(BaseModel):

@@ -12,6 +12,8 @@ from bot.models import CardView
 from bot.slack.alert_blocks import alerts_section
 from bot.slack.blocks import Block, actions, button, fit_message
 from bot.slack.cards import card_text, incident_card
+from bot.slack.link_blocks import links_section
+from bot.slack.silence_blocks import silences_section
 from bot.slack.vitals_blocks import vitals_section
 from bot.slack.walk_blocks import ACTION_RCA, suggest_next, walk_section
 
@@ -28,8 +30,8 @@ class RenderedCard:
 
 def render_card(view: CardView) -> RenderedCard:
     """The card as it should look now, within Slack's block limits."""
-    extra = [*alerts_section(list(view.alerts)), *vitals_section(view.vitals),
-             *_walk_blocks(view)]
+    extra = [*alerts_section(list(view.alerts)), *links_section(view), *silences_section(view),
+             *vitals_section(view.vitals), *_walk_blocks(view)]
     return RenderedCard(card_text(view.incident),
                         fit_message(incident_card(view.incident, extra=extra)))
 

@@ -236,6 +236,11 @@ class HttpBackend:
 
         One deadline covers the slot, connecting, the headers and the whole body.
         """
+        return await self.request("GET", path, params=params)
+
+    async def request(self, method: str, path: str, *, params: Params | None = None,
+                      json_body: Any = None) -> HttpAnswer:
+        """Any method (Alertmanager's silences need POST and DELETE), bounded like ``get``."""
         if self._closed:
             raise SourceUnavailable(self.name, "client is closed (the bot is shutting down)")
         progress = _Progress()
@@ -245,7 +250,8 @@ class HttpBackend:
                 try:
                     async with self._slots:
                         progress.in_slot = True
-                        return await self._fetch(self.base_url + path, params, progress)
+                        return await self._fetch(method, self.base_url + path, params,
+                                                 json_body, progress)
                 finally:
                     self._deadlines.discard(deadline)
         except TimeoutError as exc:
@@ -284,10 +290,12 @@ class HttpBackend:
     def _where(self) -> str:
         return urlsplit(self.base_url).netloc or self.base_url
 
-    async def _fetch(self, url: str, params: Params | None, progress: _Progress) -> HttpAnswer:
+    async def _fetch(self, method: str, url: str, params: Params | None, json_body: Any,
+                     progress: _Progress) -> HttpAnswer:
         # aiohttp's own timeouts stay off: the caller's single deadline governs every phase.
-        async with self._session.get(url, params=params, headers=self._headers,
-                                     timeout=aiohttp.ClientTimeout(total=None)) as response:
+        async with self._session.request(method, url, params=params, json=json_body,
+                                         headers=self._headers,
+                                         timeout=aiohttp.ClientTimeout(total=None)) as response:
             progress.headers = True
             if (response.content_length or 0) > self.max_body_bytes:
                 raise self._too_large(response.content_length)

@@ -15,6 +15,7 @@ import aiohttp
 
 from bot.config import BackendsConfig
 from bot.errors import SourceUnavailable
+from bot.sources.alertmanager import AlertmanagerClient
 from bot.sources.http import new_session
 from bot.sources.jaeger import JaegerClient
 from bot.sources.loki import LokiClient
@@ -44,6 +45,7 @@ class Sources:
         self._loki = loki
         self._jaeger = jaeger
         self._tempo = tempo
+        self._alertmanager: AlertmanagerClient | None = None
         self._sessions = sessions
         self._owned_executor = owned_executor
 
@@ -74,7 +76,7 @@ class Sources:
             return sessions[-1]
 
         limit = backends.body_limit
-        return cls(
+        sources = cls(
             backends,
             prometheus=PrometheusClient(backends.prometheus, timeout=timeout,
                                         max_concurrency=bound, executor=executor,
@@ -95,6 +97,10 @@ class Sources:
             sessions=sessions,
             owned_executor=owned,
         )
+        if backends.alertmanager:
+            sources._alertmanager = AlertmanagerClient.create(
+                backends.alertmanager, session(), timeout=timeout, max_concurrency=bound)
+        return sources
 
     @property
     def prometheus(self) -> PrometheusClient:
@@ -125,6 +131,14 @@ class Sources:
         return self._tempo
 
     @property
+    def alertmanager(self) -> AlertmanagerClient:
+        """The Alertmanager client; SourceUnavailable if none is configured."""
+        if self._alertmanager is None:
+            raise SourceUnavailable("alertmanager",
+                                    "no Alertmanager configured (backends.alertmanager)")
+        return self._alertmanager
+
+    @property
     def traces(self) -> TraceBackend:
         """The tracing backend: Jaeger when configured, else Tempo."""
         backend: TraceBackend | None = self._jaeger or self._tempo
@@ -147,7 +161,7 @@ class Sources:
         Calls still waiting on a backend (a trickling answer) fail at once rather than
         holding shutdown until their deadlines.
         """
-        for client in (self._loki, self._jaeger, self._tempo):
+        for client in (self._loki, self._jaeger, self._tempo, self._alertmanager):
             if client is not None:
                 client.close()
         if self._prometheus is not None:

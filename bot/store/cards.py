@@ -23,8 +23,12 @@ from bot.models import (
     TimelineEvent,
     Vitals,
 )
+from bot.models.card import CardMirror
+from bot.models.silence import SilenceRecord
+from bot.store.channels import parse_mirrors
 from bot.store.connection import Redis, store_error
 from bot.store.keys import CARD_LOCK_TTL_MS, Keys
+from bot.store.silences import parse_silences
 from bot.store.walk import parse_statuses
 
 # KEYS: incident, timeline, lock. ARGV: expected version, new incident JSON, event JSON.
@@ -51,6 +55,8 @@ class CardState:
     vitals: Vitals | None
     steps: dict[StepName, StepStatus]
     diagnosis: Diagnosis | None
+    silences: tuple[SilenceRecord, ...] = ()
+    mirrors: tuple[CardMirror, ...] = ()
 
 
 class CardStore:
@@ -97,7 +103,9 @@ class CardStore:
                 pipe.get(keys.vitals(iid))
                 pipe.hmget(keys.steps(iid), [s.value for s in StepName])
                 pipe.get(keys.diagnosis(iid))
-                raw, alerts, vitals, steps, diagnosis = await pipe.execute()
+                pipe.hgetall(keys.silences(iid))
+                pipe.hgetall(keys.card_mirrors(iid))
+                raw, alerts, vitals, steps, diagnosis, silences, mirrors = await pipe.execute()
         except RedisError as exc:
             raise store_error(exc) from exc
         if not raw:
@@ -108,7 +116,8 @@ class CardStore:
             incident=Incident.model_validate_json(raw), alerts=tuple(states),
             vitals=Vitals.model_validate_json(vitals) if vitals else None,
             steps=parse_statuses(steps),
-            diagnosis=Diagnosis.model_validate_json(diagnosis) if diagnosis else None)
+            diagnosis=Diagnosis.model_validate_json(diagnosis) if diagnosis else None,
+            silences=parse_silences(silences), mirrors=parse_mirrors(mirrors))
 
     async def record_card(self, incident: Incident, ts: str) -> Incident | None:
         """Record the card's message ``ts``; None when the incident changed meanwhile.

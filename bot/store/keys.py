@@ -50,6 +50,14 @@ class Keys:
         """The incident's RCA document (JSON, versioned)."""
         return f"{self.prefix}:incident:{iid}:rca"
 
+    def silences(self, iid: str) -> str:
+        """Hash of Alertmanager silence id -> the silence created from the incident (JSON)."""
+        return f"{self.prefix}:incident:{iid}:silences"
+
+    def card_mirrors(self, iid: str) -> str:
+        """Hash of channel id -> ts of the card's copies (the incident channel's)."""
+        return f"{self.prefix}:incident:{iid}:mirrors"
+
     def open_incidents(self) -> str:
         """Set of ids of open incidents."""
         return f"{self.prefix}:open"

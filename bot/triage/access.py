@@ -55,13 +55,17 @@ class Action(StrEnum):
     RCA_OVERWRITE = "rca_overwrite"
     RESOLVE = "resolve"
     REOPEN = "reopen"
+    SILENCE = "silence"
+    UPDATE = "update"
+    CHANNEL = "channel"
 
 
 _NEEDS: dict[Action, Role] = {
     Action.START: Role.RESPONDER, Action.NOTE: Role.RESPONDER, Action.ASSIGN: Role.RESPONDER,
     Action.TAKE: Role.RESPONDER, Action.STEP: Role.RESPONDER, Action.RCA: Role.RESPONDER,
     Action.RCA_EXPORT: Role.RESPONDER, Action.RCA_SAVE: Role.RESPONDER,
-    Action.RESOLVE: Role.RESPONDER,
+    Action.RESOLVE: Role.RESPONDER, Action.SILENCE: Role.RESPONDER,
+    Action.UPDATE: Role.RESPONDER, Action.CHANNEL: Role.RESPONDER,
     Action.RCA_OVERWRITE: Role.ADMIN, Action.REOPEN: Role.ADMIN,
 }
 

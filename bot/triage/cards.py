@@ -31,19 +31,27 @@ class CardKeeper:
     """Posts and redraws cards through the announcer; the one place a card is rendered from."""
 
     def __init__(self, cards: CardStore, announcer: Announcer, catalog: Catalog,
-                 tasks: TaskSupervisor) -> None:
+                 tasks: TaskSupervisor, *, alertmanager_url: str | None = None) -> None:
         self._cards = cards
         self._announcer = announcer
         self._catalog = catalog
         self._tasks = tasks
         self._queued: set[str] = set()
+        self._alertmanager_url = alertmanager_url
 
     def view(self, state: CardState) -> CardView:
         """The card's view model from its stored state."""
         incident = state.incident
         return CardView(incident=incident, alerts=state.alerts, vitals=state.vitals,
                         steps=state.steps, diagnosis=state.diagnosis,
-                        walkable=self._catalog.get(incident.service or "") is not None)
+                        walkable=self._catalog.get(incident.service or "") is not None,
+                        silences=state.silences, alertmanager_url=self._alertmanager_url,
+                        mirrors=state.mirrors)
+
+    async def current_view(self, iid: str) -> CardView | None:
+        """The card as it should look now (one read), or None for an unknown incident."""
+        state = await self._cards.state(iid)
+        return self.view(state) if state is not None else None
 
     async def post(self, incident: Incident) -> Incident:
         """Post the card unless it is posted or being posted; returns the incident as known.

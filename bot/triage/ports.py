@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from bot.models import AlertChange, AlertState, CardView, Change, Diagnosis, Incident, StepResult
+from bot.models.card import CardMirror
 
-__all__ = ["Announcer"]
+__all__ = ["Announcer", "ResponderOut"]
 
 
 class Announcer(Protocol):
@@ -43,3 +44,27 @@ class Announcer(Protocol):
 
     async def post_file(self, incident: Incident, name: str, data: bytes, comment: str) -> None:
         """A file (the RCA's Markdown) in the thread."""
+
+
+class ResponderOut(Protocol):
+    """Telling people: owners paged in the thread, the assignee by DM, stakeholders' updates.
+
+    Apart from :class:`Announcer` so the outbox's card and thread protocol stays as it is.
+    """
+
+    async def mention_owners(self, incident: Incident, owners: Sequence[str]) -> None:
+        """Mention the service's owners in the incident's thread."""
+
+    async def tell_assignee(self, incident: Incident, assignee: str, actor: str) -> None:
+        """A direct message to the person who was just assigned the incident."""
+
+    async def post_status(self, incident: Incident, actor: str, text: str,
+                          channel: str | None) -> None:
+        """A status update in the thread and, when ``channel`` is set, in that channel too."""
+
+    async def remind_status(self, incident: Incident, idle_s: float) -> None:
+        """Ask the assignee (in the thread) for a status update."""
+
+    async def open_incident_channel(self, view: CardView, name: str,
+                                    members: Sequence[str]) -> CardMirror:
+        """Create channel ``name``, invite ``members``, post the card there; its copy."""

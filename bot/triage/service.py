@@ -9,10 +9,11 @@ values into replies.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.config import ServiceConfig
+from bot.config import LinksConfig, ServiceConfig
 from bot.errors import InputError
 from bot.models import (
     Change,
@@ -24,15 +25,24 @@ from bot.models import (
     StepStatus,
     TimelineEvent,
 )
+from bot.models.card import CardMirror
+from bot.models.silence import SilenceRecord
 from bot.store.alerts import AlertStateStore
 from bot.triage.cards import CardKeeper
+from bot.triage.channels import IncidentChannels
 from bot.triage.incidents import Declaration, IncidentService
 from bot.triage.intake import AlertIntake, IntakeResult
+from bot.triage.links import with_grafana_links
+from bot.triage.people import People
 from bot.triage.ports import Announcer
 from bot.triage.rca_service import RcaService
+from bot.triage.responders import Silencer, SilenceRequest
+from bot.triage.uploads import ProfileUploads, UploadedProfile
 from bot.triage.walk import StepRun, Walk
 
 __all__ = ["TriageService"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,17 @@ class TriageService:
     announcer: Announcer
     #: Run the metrics step on its own when an alert opens an incident for a catalog service.
     auto_metrics: bool = True
+    #: Silences in Alertmanager (bot/triage/responders.py); None where there is no Slack.
+    silencer: Silencer | None = None
+    #: Where findings link out to (Grafana Explore); None: no extra links.
+    links: LinksConfig | None = None
+    #: Owners paged, assignees told, status updates (bot/triage/people.py); None: nobody told.
+    people: People | None = None
+    #: Profiles dropped into a thread (bot/triage/uploads.py).
+    uploads: ProfileUploads | None = None
+    #: Incident channels (bot/triage/channels.py); ``incident_channels``: one per new incident.
+    channels: IncidentChannels | None = None
+    incident_channels: bool = False
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -83,6 +104,12 @@ class TriageService:
         """The series roles step 1 chose for the incident (empty before it ran)."""
         return dict((await self.walk.stores.walk.context(iid)).roles)
 
+    async def for_thread(self, channel: str, thread_ts: str) -> Incident | None:
+        """The open incident whose card starts the thread ``thread_ts`` in ``channel``."""
+        found = [i for i in await self.list_open()
+                 if i.channel == channel and i.card_ts == thread_ts]
+        return found[0] if found else None
+
     async def get(self, iid: str) -> Incident | None:
         """The incident by id, or None."""
         return await self.incidents.store.get(iid)
@@ -92,12 +119,31 @@ class TriageService:
     async def declare(self, declaration: Declaration) -> Incident:
         """Open an incident (or find the one open under its dedupe key) and post its card."""
         created = await self.incidents.declare(declaration)
-        return await self.cards.post(created.incident)
+        posted = await self.cards.post(created.incident)
+        if created.created:
+            await self._opened(posted)
+        return posted
 
     async def declare_new(self, declaration: Declaration) -> Incident | None:
         """Like :meth:`declare`, but None (and nothing posted) when the dedupe key was used."""
         created = await self.incidents.declare(declaration)
-        return await self.cards.post(created.incident) if created.created else None
+        if not created.created:
+            return None
+        posted = await self.cards.post(created.incident)
+        await self._opened(posted)
+        return posted
+
+    async def _opened(self, incident: Incident) -> None:
+        """A new incident: page its service's owners (once, for the configured severities)."""
+        if self.people is not None:
+            await self.people.incident_opened(incident)
+        if self.incident_channels and self.channels is not None:
+            try:
+                await self.channels.open(incident, "triage-bot")
+            except Exception:
+                # The incident and its card stand without a channel; `/triage channel` retries.
+                log.warning("could not open the incident channel", exc_info=True,
+                            extra={"incident_id": incident.id})
 
     async def say(self, incident: Incident, text: str) -> None:
         """A message a job rendered, in the incident's thread."""
@@ -122,6 +168,8 @@ class TriageService:
         if updated is None or not updated.changed:
             return False
         await self._show(updated.incident, Change(kind, actor, subject=assignee))
+        if self.people is not None:
+            await self.people.assigned(updated.incident, actor, assignee)
         return True
 
     async def resolve(self, incident: Incident, actor: str, note: str = "") -> bool:
@@ -160,6 +208,8 @@ class TriageService:
                 if posted.card_ts and not result.created:
                     states = await self.alert_states.states(incident.id)
                     await self.announcer.post_alert_changes(posted, result.changes, states)
+            if result.created:
+                await self._opened(posted)
             if self.auto_metrics and result.created and self.is_walkable(posted):
                 await self.run_step(posted, StepName.METRICS, "alertmanager")
             return
@@ -188,7 +238,7 @@ class TriageService:
         if run is None:
             return None
         current = await self.incidents.store.get(incident.id) or incident
-        await self.announcer.post_step(current, run.result)
+        await self.announcer.post_step(current, with_grafana_links(run.result, self.links))
         if run.leader_changed:
             await self.announcer.post_ranking(current, run.after)
         self.cards.request_refresh(incident.id)
@@ -224,3 +274,76 @@ class TriageService:
         text = await self.rca.markdown(incident)
         await self.announcer.post_file(incident, f"rca-{incident.id}.md", text.encode(),
                                        f"RCA of {incident.id}")
+
+    # -- responders' actions (bot/triage/responders.py) --------------------------------------
+
+    async def silence(self, incident: Incident, request: SilenceRequest) -> SilenceRecord:
+        """Silence in Alertmanager, show it on the card and say it in the thread."""
+        record = await self.create_silence(incident, request)
+        await self.silence_created(incident, request.actor, record)
+        return record
+
+    async def create_silence(self, incident: Incident, request: SilenceRequest
+                             ) -> SilenceRecord:
+        """Only the silence (Alertmanager, then the store): quick enough for a modal's answer."""
+        return await self._silencer().create(incident, request)
+
+    async def silence_created(self, incident: Incident, actor: str,
+                              record: SilenceRecord) -> None:
+        """Show a new silence on the card and say it in the thread."""
+        await self._show(incident, Change("silenced", actor, silence=record))
+
+    async def expire_silence(self, incident: Incident, silence_id: str,
+                             actor: str) -> SilenceRecord | None:
+        """Expire a silence made from the incident; None when it was already expired."""
+        record = await self._silencer().expire(incident, silence_id, actor)
+        if record is not None:
+            await self._show(incident, Change("silence_expired", actor, silence=record))
+        return record
+
+    async def analyse_upload(self, incident: Incident, upload: UploadedProfile
+                             ) -> StepRun | None:
+        """A profile shared in the thread: analysed, reported and ranked as the profile step.
+
+        None when the profile step (or another upload) is running for the incident.
+        """
+        if self.uploads is None or not self.is_walkable(incident):
+            raise InputError(f"{incident.id} is not about a catalog service: its profiles "
+                             "have no playbooks to rank against.")
+        run = await self.uploads.analyse(incident, upload)
+        if run is None:
+            return None
+        current = await self.incidents.store.get(incident.id) or incident
+        await self.announcer.post_step(current, run.result)
+        if run.leader_changed:
+            await self.announcer.post_ranking(current, run.after)
+        self.cards.request_refresh(incident.id)
+        return run
+
+    async def open_channel(self, incident: Incident, actor: str) -> CardMirror | None:
+        """``/triage channel``: the incident's own channel; None when it has one already."""
+        if self.channels is None:
+            raise InputError("Incident channels are not available here.")
+        return await self.channels.open(incident, actor)
+
+    async def incident_channels_of(self, incident: Incident) -> tuple[CardMirror, ...]:
+        """Where the incident's card is copied (its channel)."""
+        return await self.channels.mirrors(incident) if self.channels is not None else ()
+
+    async def post_status(self, incident: Incident, actor: str, text: str) -> None:
+        """``/triage update``: a status in the thread and the stakeholders' channel."""
+        await self._people().post_status(incident, actor, text)
+
+    async def remind_status(self, incident: Incident, idle_s: float) -> None:
+        """Ask the assignee for a status update (the status job decides when)."""
+        await self._people().remind_status(incident, idle_s)
+
+    def _people(self) -> People:
+        if self.people is None:
+            raise InputError("Status updates are not available here.")
+        return self.people
+
+    def _silencer(self) -> Silencer:
+        if self.silencer is None:
+            raise InputError("Silences are not available here.")
+        return self.silencer

@@ -18,7 +18,8 @@ from triage_sim.service import scenarios
 
 #: Nothing fires on its own during a test (a day between sweeps) unless a test says so.
 QUIET: dict[str, Any] = {"reminder_after": 86400, "refresh_every": 86400,
-                         "memory_watch_every": 86400, "digest_at": None, "lease": 1.0}
+                         "memory_watch_every": 86400, "status_every": 86400, "digest_at": None,
+                         "lease": 1.0}
 
 
 def schedule(**changes: Any) -> dict[str, Any]:

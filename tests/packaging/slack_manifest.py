@@ -187,13 +187,18 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "users.info": frozenset({"users:read"}),
     "usergroups.users.list": frozenset({"usergroups:read"}),
     "conversations.info": frozenset({"channels:read", "groups:read"}),
+    "conversations.open": frozenset({"im:write"}),
+    "conversations.create": frozenset({"channels:manage"}),
+    "conversations.invite": frozenset({"channels:manage"}),
+    "files.info": frozenset({"files:read"}),
 }
 #: slack_sdk helpers that call several methods.
 _COMPOSITE = {"files.upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal")}
 #: slack_sdk method names whose Web API name has a second dot.
 _DOTTED = {"usergroups.users_list": "usergroups.users.list"}
 #: Bot scopes each Events API event needs.
-EVENT_SCOPES: dict[str, frozenset[str]] = {"app_mention": frozenset({"app_mentions:read"})}
+EVENT_SCOPES: dict[str, frozenset[str]] = {"app_mention": frozenset({"app_mentions:read"}),
+                                           "file_shared": frozenset({"files:read"})}
 
 _CLIENT_CALL = re.compile(r"\.(auth|chat|conversations|files|users|views|reactions|pins|"
                           r"bookmarks|usergroups|team|dnd|reminders)_(\w+)\(")

@@ -127,3 +127,33 @@ def test_scopes_are_exactly_what_the_code_needs(manifest: Manifest) -> None:
     scopes = manifest.oauth_config.scopes
     assert sorted(scopes.bot) == sorted(needed)
     assert len(set(scopes.bot)) == len(scopes.bot) and scopes.user == []
+
+
+def _readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end]
+
+
+def test_readme_lists_the_manifests_scopes_and_events(manifest: Manifest) -> None:
+    section = _readme_section("Installing the Slack app")
+    rows = {line.split("|")[1].strip().strip("`") for line in section.splitlines()
+            if line.startswith("| `")}
+    assert rows == set(manifest.oauth_config.scopes.bot)
+    events = manifest.settings.event_subscriptions
+    assert events is not None
+    for event in events.bot_events:
+        assert f"`{event}`" in section, f"README does not name the {event} event"
+
+
+def test_readme_and_usage_hint_name_every_verb(manifest: Manifest) -> None:
+    from bot.models.commands import USAGE
+
+    described = _readme_section("What it does")
+    hint = manifest.features.slash_commands[0].usage_hint or ""
+    for verb in USAGE:
+        if verb == "metrics":  # the four steps share one usage line
+            continue
+        assert f"`{verb}" in described, f"README's feature list misses `{verb}`"
+        assert verb in hint, f"the manifest's usage hint misses {verb}"

@@ -17,8 +17,10 @@ from triage_sim.slack.blockkit import MAX_MESSAGE_TEXT
 from triage_sim.slack.state import ApiError, Message, StoredFile, Workspace
 
 __all__ = [
+    "add_shared_file",
     "files_complete_upload_external",
     "files_get_upload_url_external",
+    "files_info",
     "receive_upload",
 ]
 
@@ -117,3 +119,38 @@ def files_complete_upload_external(ws: Workspace, args: dict[str, Any]) -> dict[
             )
         )
     return {"files": [{"id": f.id, "title": f.title} for f in finished]}
+
+
+def files_info(ws: Workspace, args: dict[str, Any],
+               private_url: Callable[[str, str], str]) -> dict[str, Any]:
+    """files.info: the file with its ``url_private`` and where it is shared (``shares``)."""
+    file = ws.files.get(str(args.get("file") or ""))
+    if file is None or not file.completed:
+        raise ApiError("file_not_found")
+    body = file.as_slack()
+    url = private_url(file.id, file.filename)
+    body.update(url_private=url, url_private_download=url + "?download=1",
+                user=file.user or ws.bot_user_id, shares={})
+    if file.channel is not None:
+        share: dict[str, Any] = {"ts": file.message_ts or "", "channel_name": ""}
+        if file.thread_ts:
+            share["thread_ts"] = file.thread_ts
+        private = ws.channels[file.channel].is_private if file.channel in ws.channels else False
+        body["shares"] = {"private" if private else "public": {file.channel: [share]}}
+    return {"file": body, "comments": [], "response_metadata": {"next_cursor": ""}}
+
+
+def add_shared_file(ws: Workspace, *, channel: str, user: str, filename: str, content: bytes,
+                    thread_ts: str | None = None) -> tuple[StoredFile, Message]:
+    """A person uploads ``content`` into a channel (or a thread): the file and its message."""
+    ws.channel(channel)
+    ws.user(user)
+    ts = ws.next_ts()
+    file = StoredFile(id=ws.new_id("F"), filename=filename, length=len(content),
+                      upload_token="", content=content, title=filename, completed=True,
+                      channel=channel, thread_ts=thread_ts, user=user, message_ts=ts)
+    ws.files[file.id] = file
+    message = ws.append_message(Message(channel=channel, ts=ts, text="", user=user,
+                                        thread_ts=thread_ts, files=(file.as_slack(),),
+                                        extra={"subtype": "file_share"}))
+    return file, message

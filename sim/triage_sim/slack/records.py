@@ -217,6 +217,9 @@ class StoredFile:
     completed: bool = False
     channel: str | None = None
     thread_ts: str | None = None
+    #: Who shared it (a person's upload; the bot's own have None) and the sharing message.
+    user: str | None = None
+    message_ts: str | None = None
 
     def as_slack(self) -> dict[str, Any]:
         """The file object attached to the message that shares it."""

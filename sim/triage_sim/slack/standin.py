@@ -21,10 +21,11 @@ import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from aiohttp import web
 
-from triage_sim.slack.api_files import receive_upload
+from triage_sim.slack.api_files import add_shared_file, receive_upload
 from triage_sim.slack.api_views import apply_submission_ack
 from triage_sim.slack.faults import ChannelRateLimit, FaultPlan
 from triage_sim.slack.queries import StandInQueries
@@ -35,6 +36,7 @@ from triage_sim.slack.state import (
     Ephemeral,
     Message,
     RecordedCall,
+    StoredFile,
     User,
     UserGroup,
     Workspace,
@@ -79,6 +81,8 @@ class SlackStandIn(StandInQueries):
         self.socket = SocketLink(app_id, self._notify)
         self._runner: web.AppRunner | None = None
         self._base_url = ""
+        #: (``<team>-<file id>``, token) of every ``url_private`` fetch.
+        self.private_downloads: list[tuple[str, str]] = []
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> SlackStandIn:
@@ -86,6 +90,7 @@ class SlackStandIn(StandInQueries):
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/v1/{token}", self._upload)
+        app.router.add_get("/files-pri/{team_file}/{name}", self._private_file)
         app.router.add_post("/response/{url_id}", self._response_url)
         app.router.add_get("/link/", self.socket.handle)
         runner = web.AppRunner(app, handle_signals=False)
@@ -128,6 +133,17 @@ class SlackStandIn(StandInQueries):
         return f"{self.base_url}/api/"
 
     # -- links the API hands out --------------------------------------------------------
+    def private_file_url(self, file_id: str, name: str) -> str:
+        """A file's ``url_private``: ``/files-pri/<team>-<file id>/<name>``, as Slack's."""
+        return f"{self.base_url}/files-pri/{self.ws.team_id}-{file_id}/{quote(name)}"
+
+    def share_file(self, channel_id: str, user_id: str, filename: str, content: bytes, *,
+                   thread_ts: str | None = None) -> StoredFile:
+        """A person uploads a file into a channel or a thread (then send ``file_shared``)."""
+        file, _ = add_shared_file(self.ws, channel=channel_id, user=user_id, filename=filename,
+                                  content=content, thread_ts=thread_ts)
+        return file
+
     def upload_url(self, token: str) -> str:
         """Where files.getUploadURLExternal tells the client to POST the bytes."""
         return f"{self.base_url}/upload/v1/{token}"
@@ -332,6 +348,19 @@ class SlackStandIn(StandInQueries):
             return web.Response(status=404, text="not_found", content_type="text/plain")
         return web.Response(text=f"OK - {len(content)}", content_type="text/plain")
 
+    async def _private_file(self, request: web.Request) -> web.Response:
+        """``url_private``: the bytes for a bot token; without one Slack answers its sign-in
+        page (HTTP 200, HTML), which is why a client must check what it got."""
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        self.private_downloads.append((request.match_info["team_file"], token))
+        if token not in self.bot_tokens:
+            return web.Response(text=_SIGN_IN_PAGE, content_type="text/html")
+        _, _, file_id = request.match_info["team_file"].partition("-")
+        file = self.ws.files.get(file_id)
+        if file is None or file.content is None:
+            return web.Response(status=404, text="file_not_found", content_type="text/plain")
+        return web.Response(body=file.content, content_type=file.as_slack()["mimetype"])
+
     async def _response_url(self, request: web.Request) -> web.Response:
         try:
             payload: Any = await request.json()
@@ -380,3 +409,7 @@ async def _upload_bytes(request: web.Request) -> bytes:
             return part.file.read()
         return str(part or "").encode()
     return await request.read()
+
+
+_SIGN_IN_PAGE = ("<!DOCTYPE html><html><head><title>Slack</title></head><body>"
+                 "<h1>Sign in to triage-test</h1></body></html>")

@@ -77,6 +77,8 @@ class Workspace:
         self.app_id = app_id
         self.clock = clock
         self.channels: dict[str, Channel] = {}
+        #: Who is in each conversation (conversations.create / invite / open keep it).
+        self.members: dict[str, set[str]] = {}
         self.users: dict[str, User] = {
             bot_user_id: User(bot_user_id, "triage-bot", "Triage Bot", True)
         }

@@ -19,7 +19,16 @@ from triage_sim.slack.api_chat import (
     chat_post_message,
     chat_update,
 )
-from triage_sim.slack.api_files import files_complete_upload_external, files_get_upload_url_external
+from triage_sim.slack.api_conversations import (
+    conversations_create,
+    conversations_invite,
+    conversations_open,
+)
+from triage_sim.slack.api_files import (
+    files_complete_upload_external,
+    files_get_upload_url_external,
+    files_info,
+)
 from triage_sim.slack.api_usergroups import usergroups_users_list
 from triage_sim.slack.api_views import views_open, views_push, views_update
 from triage_sim.slack.state import ApiError, Workspace
@@ -38,6 +47,10 @@ class Links(Protocol):
 
     def socket_url(self) -> str:
         """A fresh ``ws://…/link/?ticket=…`` for apps.connections.open."""
+        ...
+
+    def private_file_url(self, file_id: str, name: str) -> str:
+        """A file's ``url_private`` (served only with a bot token, as Slack does)."""
         ...
 
 
@@ -84,6 +97,10 @@ def _plain(fn: Callable[[Workspace, dict[str, Any]], dict[str, Any]]) -> Handler
     return handler
 
 
+def _files_info(ws: Workspace, args: dict[str, Any], links: Links) -> dict[str, Any]:
+    return files_info(ws, args, links.private_file_url)
+
+
 def _upload_url(ws: Workspace, args: dict[str, Any], links: Links) -> dict[str, Any]:
     return files_get_upload_url_external(ws, args, links.upload_url)
 
@@ -98,10 +115,14 @@ _METHODS: dict[str, _Method] = {
     "views.update": _Method(_plain(views_update)),
     "views.push": _Method(_plain(views_push)),
     "conversations.info": _Method(_conversations_info),
+    "conversations.open": _Method(_plain(conversations_open)),
+    "conversations.create": _Method(_plain(conversations_create)),
+    "conversations.invite": _Method(_plain(conversations_invite)),
     "users.info": _Method(_users_info),
     "usergroups.users.list": _Method(_plain(usergroups_users_list)),
     "files.getUploadURLExternal": _Method(_upload_url),
     "files.completeUploadExternal": _Method(_plain(files_complete_upload_external)),
+    "files.info": _Method(_files_info),
     "apps.connections.open": _Method(_connections_open, token="app"),
 }
 
