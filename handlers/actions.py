@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.slack import payloads
 from bot.slack.cards import ACTION_ASSIGN_ME, ACTION_RESOLVE
 from bot.tasks import SupervisorBusy
 from handlers.replies import report_failure
@@ -21,9 +22,8 @@ def register(app: AsyncApp, services: Services) -> None:
         async def on_click(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
             respond = services.replies.reply_to(body)
             await ack()
-            action = (body.get("actions") or [{}])[0]
-            incident_id = str(action.get("value", ""))
-            user_id = str((body.get("user") or {}).get("id", ""))
+            incident_id = payloads.action_value(body)
+            user_id = payloads.user_id(body)
 
             async def run() -> None:
                 try:

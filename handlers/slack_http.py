@@ -69,7 +69,7 @@ def parse_slack_body(body: bytes, content_type: str) -> dict[str, object] | None
         if "payload" in fields:
             payload = json.loads(str(fields["payload"]))
             return payload if isinstance(payload, dict) else None
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     return fields if "command" in fields else None
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.slack import payloads
 from bot.slack.modals import DECLARE_CALLBACK, DeclareForm, FormError, read_declare_form
 from bot.tasks import SupervisorBusy
 from bot.triage.incidents import Declaration
@@ -21,11 +22,11 @@ def register(app: AsyncApp, services: Services) -> None:
 
     async def on_declare(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         try:
-            form = read_declare_form(body.get("view") or {}, services.settings.catalog)
+            form = read_declare_form(payloads.view(body), services.settings.catalog)
         except FormError as exc:
             await ack(response_action="errors", errors={exc.block_id: str(exc)})
             return
-        user_id = str((body.get("user") or {}).get("id", ""))
+        user_id = payloads.user_id(body)
         try:
             services.tasks.spawn(_declare(services, form, user_id), name="view:declare")
         except SupervisorBusy as exc:

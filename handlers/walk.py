@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.models import StepName
+from bot.slack import payloads
 from bot.slack.walk_blocks import STEP_ACTIONS
 from bot.tasks import SupervisorBusy
 from handlers.replies import ephemeral, report_failure
@@ -29,12 +30,12 @@ def _click_listener(services: Services, step: StepName) -> Any:
     async def on_click(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         respond = services.replies.reply_to(body)
         await ack()
-        action = (body.get("actions") or [{}])[0]
-        user_id = str((body.get("user") or {}).get("id", ""))
+        incident_id = payloads.action_value(body)
+        user_id = payloads.user_id(body)
 
         async def work() -> None:
             try:
-                incident = await services.triage.find(str(action.get("value", "")))
+                incident = await services.triage.find(incident_id)
                 if await services.triage.run_step(incident, step, user_id) is None:
                     await ephemeral(respond, f"The {step.value} step is already running for "
                                              f"{incident.id}; its findings will appear in the "

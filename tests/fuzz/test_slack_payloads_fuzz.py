@@ -1,0 +1,200 @@
+"""Property tests: Slack's inputs are read without any exception but the project's own.
+
+- the door's ``parse_slack_body``: never raises; a dict or None, for any bytes and content type;
+- the ``/triage`` grammar ``parse_command``: a Command or InputError, for any text;
+- the modal readers (declare, RCA): a form or FormError/InputError, for arbitrary views and
+  mutations of the real view_submission and of the views the bot itself builds;
+- the listeners' body readers (``bot.slack.payloads``): never raise, always a string, for
+  block_actions bodies whose ``actions``, ``user``, ``value`` are missing or of the wrong type.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.config import settings_from_mapping
+from bot.errors import InputError
+from bot.models import Incident, Severity
+from bot.models import commands as cmd
+from bot.models.rca import Rca, Section
+from bot.slack import payloads
+from bot.slack.modals import DeclareForm, FormError, declare_modal, read_declare_form
+from bot.slack.rca_modal import RcaSubmission, read_rca_submission, rca_view
+from handlers.slack_http import parse_slack_body
+from tests.fuzz.strategies import (
+    FUZZ,
+    SLACK_WORDS,
+    json_values,
+    mangled_bytes,
+    mutated,
+    real_bytes,
+    real_json,
+)
+from tests.support.bot_harness import catalog_config
+
+CATALOG = settings_from_mapping(catalog_config("fuzz"), {}).catalog
+SLASH = real_bytes("slack/bolt-python_slash_command_body.urlencoded.txt").strip()
+BLOCK_ACTIONS = real_json("slack/bolt-python_block_actions_payload.json")
+VIEW_SUBMISSION = real_json("slack/bolt-python_view_submission_payload.json")
+EVENT = real_json("slack/bolt-python_events_api_app_mention_envelope.json")
+FORM = "application/x-www-form-urlencoded"
+
+
+def _as_form(payload: Any) -> bytes:
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+DOOR_BODIES = [(SLASH, FORM), (_as_form(BLOCK_ACTIONS), FORM), (_as_form(VIEW_SUBMISSION), FORM),
+               (json.dumps(EVENT).encode(), "application/json")]
+
+
+def _filled_declare_view() -> dict[str, Any]:
+    view = declare_modal(CATALOG, "C0CHECKOUT")
+    view["state"] = {"values": {
+        "service": {"service": {"type": "static_select", "selected_option": {"value": "checkout"}}},
+        "summary": {"summary": {"type": "plain_text_input", "value": "p99 is up"}},
+        "severity": {"severity": {"type": "static_select", "selected_option": {"value": "p1"}}},
+    }}
+    return view
+
+
+def _filled_rca_view() -> dict[str, Any]:
+    incident = Incident(id="INC-7", number=7, service="checkout", summary="RSS climbing",
+                        severity=Severity.WARNING, channel="C0CHECKOUT",
+                        created_at=datetime(2026, 11, 27, 10, tzinfo=UTC))
+    view = rca_view(incident, Rca(incident_id="INC-7", version=3))
+    view["state"] = {"values": {s.value: {"text": {"value": f"{s.value} text"}} for s in Section}}
+    return view
+
+
+# --- the door --------------------------------------------------------------------------------
+
+@FUZZ
+@given(data=st.data())
+def test_door_mangled_bodies(data: st.DataObject) -> None:
+    body, content_type = data.draw(st.sampled_from(DOOR_BODIES))
+    content_type = data.draw(st.sampled_from([content_type, FORM, "application/json", ""]))
+    parsed = parse_slack_body(data.draw(mangled_bytes(body)), content_type)
+    assert parsed is None or isinstance(parsed, dict)
+
+
+@FUZZ
+@given(data=st.data())
+def test_door_mutated_payloads(data: st.DataObject) -> None:
+    original = data.draw(st.sampled_from([BLOCK_ACTIONS, VIEW_SUBMISSION, EVENT]))
+    doc = data.draw(mutated(original, SLACK_WORDS))
+    for body, content_type in ((_as_form(doc), FORM), (json.dumps(doc).encode(),
+                                                       "application/json")):
+        parsed = parse_slack_body(body, content_type)
+        assert parsed is None or isinstance(parsed, dict)
+
+
+def test_door_refuses_deeply_nested_payloads() -> None:
+    """json.loads raises RecursionError (not ValueError) past ~1000 levels."""
+    deep = "[" * 100_000 + "]" * 100_000
+    assert parse_slack_body(urlencode({"payload": deep}).encode(), FORM) is None
+    assert parse_slack_body(deep.encode(), "application/json") is None
+
+
+# --- the command grammar ---------------------------------------------------------------------
+
+def _is_ref(word: str) -> bool:
+    return word.upper().startswith("INC-") or CATALOG.get(word) is not None
+
+
+_words = st.one_of(st.sampled_from([*cmd.USAGE, "declare", "export", "INC-7", "checkout",
+                                    "<@U0ALICE>", "<@U0BOB|bob>", "--severity=p1",
+                                    "--severity=\u00e9", "--severity=", "@alice"]),
+                   st.text(max_size=12))
+
+
+@FUZZ
+@given(text=st.one_of(st.text(max_size=300), st.lists(_words, max_size=6).map(" ".join),
+                      st.text(min_size=1990, max_size=2100)))
+def test_command_grammar(text: str) -> None:
+    try:
+        command = cmd.parse_command(text, _is_ref)
+    except InputError as exc:
+        assert str(exc)
+        return
+    for value in vars(command).values():
+        assert value is None or isinstance(value, str | bool) or hasattr(value, "value")
+
+
+# --- the modal readers -----------------------------------------------------------------------
+
+def _read_declare(view: Any) -> DeclareForm | None:
+    try:
+        form = read_declare_form(payloads.mapping(view), CATALOG)
+    except FormError as exc:
+        assert exc.block_id in {"service", "summary", "severity"}
+        return None
+    assert CATALOG.get(form.service) is not None and form.summary
+    return form
+
+
+def _read_rca(view: Any) -> RcaSubmission | None:
+    try:
+        submission = read_rca_submission(payloads.mapping(view))
+    except InputError as exc:
+        assert "damaged" in str(exc)
+        return None
+    assert isinstance(submission.incident_id, str) and isinstance(submission.version, int)
+    assert all(isinstance(text, str) for text in submission.texts.values())
+    return submission
+
+
+def test_real_and_own_views_read() -> None:
+    assert _read_declare(_filled_declare_view()) is not None
+    assert _read_rca(_filled_rca_view()) is not None
+    assert _read_declare(VIEW_SUBMISSION["view"]) is None  # not our form: "pick a service"
+
+
+@FUZZ
+@given(view=json_values(SLACK_WORDS))
+def test_modal_readers_arbitrary_views(view: Any) -> None:
+    _read_declare(view)
+    _read_rca(view)
+
+
+@FUZZ
+@given(data=st.data())
+def test_modal_readers_mutated_views(data: st.DataObject) -> None:
+    declare = data.draw(mutated(_filled_declare_view(), SLACK_WORDS))
+    _read_declare(declare)
+    rca = data.draw(mutated(_filled_rca_view(), SLACK_WORDS))
+    metadata = json.loads(rca["private_metadata"])
+    rca["private_metadata"] = json.dumps(data.draw(mutated(metadata, SLACK_WORDS)))
+    _read_rca(rca)
+    _read_declare(data.draw(mutated(VIEW_SUBMISSION["view"], SLACK_WORDS)))
+
+
+def test_rca_version_that_is_not_a_whole_number_is_damage() -> None:
+    view = _filled_rca_view()
+    for version in (1e400, "3", None, True, [3]):
+        metadata = json.loads(view["private_metadata"])
+        metadata["version"] = version
+        view["private_metadata"] = json.dumps(metadata)
+        assert _read_rca(view) is None
+
+
+# --- what listeners read of block_actions bodies ---------------------------------------------
+
+@FUZZ
+@given(data=st.data())
+def test_interaction_fields(data: st.DataObject) -> None:
+    body = data.draw(st.one_of(mutated(BLOCK_ACTIONS, SLACK_WORDS),
+                               mutated(VIEW_SUBMISSION, SLACK_WORDS)))
+    for key in ("actions", "user", "view", "response_url", "response_urls"):
+        if data.draw(st.booleans()):
+            body[key] = data.draw(json_values(SLACK_WORDS, leaves=6))
+    assert isinstance(payloads.action_value(body), str)
+    assert isinstance(payloads.user_id(body), str)
+    assert isinstance(payloads.view(body), dict)
+    assert payloads.response_url(body) is None or isinstance(payloads.response_url(body), str)
