@@ -46,10 +46,14 @@ def view(body: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def response_url(body: Mapping[str, Any]) -> str | None:
-    """Where to answer: ``response_url``, else the first of ``response_urls`` (modals)."""
-    url = text(body.get("response_url"))
-    if url:
-        return url
+    """Where to answer: ``response_url``, else the first of ``response_urls`` (modals).
+
+    Only an http(s) URL counts: anything else could not be posted to, and would fail in the
+    HTTP client after the work was done.
+    """
     urls = body.get("response_urls")
     first = urls[0] if isinstance(urls, list) and urls else None
-    return text(mapping(first).get("response_url")) or None
+    for url in (text(body.get("response_url")), text(mapping(first).get("response_url"))):
+        if url.startswith(("https://", "http://")) and len(url) > len("https://"):
+            return url
+    return None

@@ -142,6 +142,9 @@ def read_yaml(path: Path) -> tuple[YamlDocument | None, list[Problem]]:
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
+        if root is None:
+            root = yaml.MappingNode("tag:yaml.org,2002:map", [])
+        duplicates = list(_duplicate_keys(root, path))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -153,12 +156,6 @@ def read_yaml(path: Path) -> tuple[YamlDocument | None, list[Problem]]:
         return None, [Problem(str(path), 0, 0, "not valid YAML: nested too deeply")]
     finally:
         loader.dispose()
-    if root is None:
-        root = yaml.MappingNode("tag:yaml.org,2002:map", [])
-    try:
-        duplicates = list(_duplicate_keys(root, path))
-    except RecursionError:
-        return None, [Problem(str(path), 0, 0, "not valid YAML: nested too deeply")]
     return YamlDocument(path, data, root), duplicates
 
 

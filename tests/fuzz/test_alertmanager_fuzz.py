@@ -139,5 +139,5 @@ def test_huge_label_map_is_accepted_or_refused_plainly() -> None:
 def test_non_string_label_value_is_refused() -> None:
     body = notification("{}:{}", [alert("A")])
     body["alerts"][0]["labels"]["replicas"] = 3
-    with pytest.raises(InputError, match="labels.replicas"):
+    with pytest.raises(InputError, match=r"labels\.replicas"):
         parse_alertmanager(json.dumps(body).encode())

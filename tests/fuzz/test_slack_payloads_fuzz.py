@@ -11,66 +11,33 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.config import settings_from_mapping
 from bot.errors import InputError
-from bot.models import Incident, Severity
 from bot.models import commands as cmd
-from bot.models.rca import Rca, Section
 from bot.slack import payloads
-from bot.slack.modals import DeclareForm, FormError, declare_modal, read_declare_form
-from bot.slack.rca_modal import RcaSubmission, read_rca_submission, rca_view
+from bot.slack.modals import DeclareForm, FormError, read_declare_form
+from bot.slack.rca_modal import RcaSubmission, read_rca_submission
 from handlers.slack_http import parse_slack_body
-from tests.fuzz.strategies import (
-    FUZZ,
-    SLACK_WORDS,
-    json_values,
-    mangled_bytes,
-    mutated,
-    real_bytes,
-    real_json,
+from tests.fuzz.slack_bodies import (
+    BLOCK_ACTIONS,
+    CATALOG,
+    EVENT,
+    FORM,
+    SLASH,
+    VIEW_SUBMISSION,
+    as_form,
+    filled_declare_view,
+    filled_rca_view,
 )
-from tests.support.bot_harness import catalog_config
+from tests.fuzz.strategies import FUZZ, SLACK_WORDS, json_values, mangled_bytes, mutated
 
-CATALOG = settings_from_mapping(catalog_config("fuzz"), {}).catalog
-SLASH = real_bytes("slack/bolt-python_slash_command_body.urlencoded.txt").strip()
-BLOCK_ACTIONS = real_json("slack/bolt-python_block_actions_payload.json")
-VIEW_SUBMISSION = real_json("slack/bolt-python_view_submission_payload.json")
-EVENT = real_json("slack/bolt-python_events_api_app_mention_envelope.json")
-FORM = "application/x-www-form-urlencoded"
-
-
-def _as_form(payload: Any) -> bytes:
-    return urlencode({"payload": json.dumps(payload)}).encode()
-
-
-DOOR_BODIES = [(SLASH, FORM), (_as_form(BLOCK_ACTIONS), FORM), (_as_form(VIEW_SUBMISSION), FORM),
+DOOR_BODIES = [(SLASH, FORM), (as_form(BLOCK_ACTIONS), FORM), (as_form(VIEW_SUBMISSION), FORM),
                (json.dumps(EVENT).encode(), "application/json")]
-
-
-def _filled_declare_view() -> dict[str, Any]:
-    view = declare_modal(CATALOG, "C0CHECKOUT")
-    view["state"] = {"values": {
-        "service": {"service": {"type": "static_select", "selected_option": {"value": "checkout"}}},
-        "summary": {"summary": {"type": "plain_text_input", "value": "p99 is up"}},
-        "severity": {"severity": {"type": "static_select", "selected_option": {"value": "p1"}}},
-    }}
-    return view
-
-
-def _filled_rca_view() -> dict[str, Any]:
-    incident = Incident(id="INC-7", number=7, service="checkout", summary="RSS climbing",
-                        severity=Severity.WARNING, channel="C0CHECKOUT",
-                        created_at=datetime(2026, 11, 27, 10, tzinfo=UTC))
-    view = rca_view(incident, Rca(incident_id="INC-7", version=3))
-    view["state"] = {"values": {s.value: {"text": {"value": f"{s.value} text"}} for s in Section}}
-    return view
 
 
 # --- the door --------------------------------------------------------------------------------
@@ -89,7 +56,7 @@ def test_door_mangled_bodies(data: st.DataObject) -> None:
 def test_door_mutated_payloads(data: st.DataObject) -> None:
     original = data.draw(st.sampled_from([BLOCK_ACTIONS, VIEW_SUBMISSION, EVENT]))
     doc = data.draw(mutated(original, SLACK_WORDS))
-    for body, content_type in ((_as_form(doc), FORM), (json.dumps(doc).encode(),
+    for body, content_type in ((as_form(doc), FORM), (json.dumps(doc).encode(),
                                                        "application/json")):
         parsed = parse_slack_body(body, content_type)
         assert parsed is None or isinstance(parsed, dict)
@@ -151,8 +118,8 @@ def _read_rca(view: Any) -> RcaSubmission | None:
 
 
 def test_real_and_own_views_read() -> None:
-    assert _read_declare(_filled_declare_view()) is not None
-    assert _read_rca(_filled_rca_view()) is not None
+    assert _read_declare(filled_declare_view()) is not None
+    assert _read_rca(filled_rca_view()) is not None
     assert _read_declare(VIEW_SUBMISSION["view"]) is None  # not our form: "pick a service"
 
 
@@ -166,9 +133,9 @@ def test_modal_readers_arbitrary_views(view: Any) -> None:
 @FUZZ
 @given(data=st.data())
 def test_modal_readers_mutated_views(data: st.DataObject) -> None:
-    declare = data.draw(mutated(_filled_declare_view(), SLACK_WORDS))
+    declare = data.draw(mutated(filled_declare_view(), SLACK_WORDS))
     _read_declare(declare)
-    rca = data.draw(mutated(_filled_rca_view(), SLACK_WORDS))
+    rca = data.draw(mutated(filled_rca_view(), SLACK_WORDS))
     metadata = json.loads(rca["private_metadata"])
     rca["private_metadata"] = json.dumps(data.draw(mutated(metadata, SLACK_WORDS)))
     _read_rca(rca)
@@ -176,7 +143,7 @@ def test_modal_readers_mutated_views(data: st.DataObject) -> None:
 
 
 def test_rca_version_that_is_not_a_whole_number_is_damage() -> None:
-    view = _filled_rca_view()
+    view = filled_rca_view()
     for version in (1e400, "3", None, True, [3]):
         metadata = json.loads(view["private_metadata"])
         metadata["version"] = version
