@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from urllib.parse import parse_qs
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 
 from bot.errors import StoreError
 from bot.observability import BotMetrics
@@ -58,20 +57,74 @@ def request_kind(body: Mapping[str, object]) -> str:
 
 
 def parse_slack_body(body: bytes, content_type: str) -> dict[str, object] | None:
-    """The request's fields as Bolt will read them, or None if they are not a Slack request."""
+    """The request's fields as Bolt will read them, or None if they are not a Slack request.
+
+    Parsed by Bolt's own ``parse_body`` (a form field given twice, or a form body starting with
+    ``{``, must not read one way here and another in Bolt), then checked for the shapes Bolt's
+    context building and listener matching index into without looking: a signed body that is
+    not Slack's shape would otherwise fail inside Bolt with a 500 and a traceback.
+    """
     try:
-        text = body.decode()
-        if content_type.startswith("application/json"):
-            parsed = json.loads(text)
-            return parsed if isinstance(parsed, dict) else None
-        fields: dict[str, object] = {
-            k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
-        if "payload" in fields:
-            payload = json.loads(str(fields["payload"]))
-            return payload if isinstance(payload, dict) else None
+        parsed = parse_body(body.decode(), content_type or None)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
-    return fields if "command" in fields else None
+    if not isinstance(parsed, dict) or not ("type" in parsed or "command" in parsed):
+        return None
+    return parsed if _bolt_can_route(parsed) else None
+
+
+#: Fields Bolt reads as an id either directly (a string) or from an object's ``id``.
+_ID_OR_OBJECT = ("team", "enterprise", "user", "channel")
+#: Fields Bolt compares or hands on as strings.
+_STRINGS = ("type", "command", "callback_id", "action_id", "block_id", "user_id", "channel_id",
+            "team_id", "enterprise_id", "thread_ts", "response_url", "trigger_id")
+#: Objects Bolt looks inside (the same fields again, for events and their messages).
+_OBJECTS = ("event", "view", "message", "previous_message", "item", "assistant_thread",
+            "function_data", "container")
+#: Lists whose items Bolt indexes as objects.
+_LISTS_OF_OBJECTS = ("authorizations", "response_urls", "actions")
+
+
+def _bolt_can_route(fields: Mapping[str, object], depth: int = 0) -> bool:
+    """Whether Bolt can build its context from ``fields`` and match listeners on them."""
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if key in _ID_OR_OBJECT and not isinstance(value, str | dict):
+            return False
+        if key in _STRINGS and not isinstance(value, str):
+            return False
+        if key in _LISTS_OF_OBJECTS and not (
+                isinstance(value, list) and all(isinstance(item, dict) for item in value)):
+            return False
+        if key in _OBJECTS and not (isinstance(value, dict) and (
+                depth > 3 or _bolt_can_route(value, depth + 1))):
+            return False
+    return depth > 0 or _routing_fields_present(fields)
+
+
+def _routing_fields_present(fields: Mapping[str, object]) -> bool:
+    """The field each kind of request is matched on is there (Bolt indexes it directly)."""
+    kind = fields.get("type")
+    if kind in ("block_actions", "interactive_message") and "actions" in fields:
+        actions = fields["actions"]
+        return isinstance(actions, list) and bool(actions) and (
+            kind != "block_actions" or isinstance(actions[0].get("action_id"), str))
+    if kind in ("view_submission", "view_closed"):
+        view = fields.get("view")
+        return isinstance(view, dict) and isinstance(view.get("callback_id"), str) and \
+            isinstance(view.get("type"), str) and _workflow_step_present(view, fields)
+    if kind == "event_callback" and "event" in fields:
+        event = fields["event"]
+        return isinstance(event, dict) and isinstance(event.get("type"), str) and \
+            _workflow_step_present(event, event)
+    return _workflow_step_present(fields, fields)
+
+
+def _workflow_step_present(typed: Mapping[str, object], holder: Mapping[str, object]) -> bool:
+    """Bolt reads ``workflow_step`` unchecked for the (legacy) workflow step kinds."""
+    step_kinds = ("workflow_step", "workflow_step_edit", "workflow_step_execute")
+    return typed.get("type") not in step_kinds or "workflow_step" in holder
 
 
 def slack_route(bolt: AsyncApp, secret: str, claims: ClaimStore, metrics: BotMetrics
