@@ -1,6 +1,7 @@
 """Property tests: Slack's inputs are read without any exception but the project's own.
 
 - the door's ``parse_slack_body``: never raises; a dict or None, for any bytes and content type;
+  and whatever it lets through, Bolt can build its context from and match listeners on;
 - the ``/triage`` grammar ``parse_command``: a Command or InputError, for any text;
 - the modal readers (declare, RCA): a form or FormError/InputError, for arbitrary views and
   mutations of the real view_submission and of the views the bot itself builds;
@@ -14,14 +15,21 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from slack_bolt.listener_matcher import builtins as bolt_matchers
+from slack_bolt.request import BoltRequest
+from slack_bolt.request import payload_utils as bolt_payloads
+from slack_bolt.response import BoltResponse
 
 from bot.errors import InputError
 from bot.models import commands as cmd
 from bot.slack import payloads
+from bot.slack.cards import ACTION_ASSIGN_ME, ACTION_RESOLVE
 from bot.slack.modals import DeclareForm, FormError, read_declare_form
 from bot.slack.rca_modal import RcaSubmission, read_rca_submission
+from bot.slack.walk_blocks import ACTION_RCA, STEP_ACTIONS
 from handlers.slack_http import parse_slack_body
 from tests.fuzz.slack_bodies import (
     BLOCK_ACTIONS,
@@ -36,6 +44,7 @@ from tests.fuzz.slack_bodies import (
 )
 from tests.fuzz.strategies import FUZZ, SLACK_WORDS, json_values, mangled_bytes, mutated
 
+ACTION_IDS = [ACTION_ASSIGN_ME, ACTION_RESOLVE, ACTION_RCA, *STEP_ACTIONS.values()]
 DOOR_BODIES = [(SLASH, FORM), (as_form(BLOCK_ACTIONS), FORM), (as_form(VIEW_SUBMISSION), FORM),
                (json.dumps(EVENT).encode(), "application/json")]
 
@@ -136,6 +145,8 @@ def test_modal_readers_mutated_views(data: st.DataObject) -> None:
     declare = data.draw(mutated(filled_declare_view(), SLACK_WORDS))
     _read_declare(declare)
     rca = data.draw(mutated(filled_rca_view(), SLACK_WORDS))
+    _read_rca(rca)
+    rca = filled_rca_view()
     metadata = json.loads(rca["private_metadata"])
     rca["private_metadata"] = json.dumps(data.draw(mutated(metadata, SLACK_WORDS)))
     _read_rca(rca)
@@ -165,3 +176,57 @@ def test_interaction_fields(data: st.DataObject) -> None:
     assert isinstance(payloads.user_id(body), str)
     assert isinstance(payloads.view(body), dict)
     assert payloads.response_url(body) is None or isinstance(payloads.response_url(body), str)
+
+
+# --- what the door lets through, Bolt can route -----------------------------------------------
+
+_MATCHERS = [bolt_matchers.command("/triage"), bolt_matchers.event("app_mention"),
+             bolt_matchers.view("triage.declare"), bolt_matchers.view("triage.rca"),
+             *(bolt_matchers.action(action_id) for action_id in ACTION_IDS)]
+_EXTRACTORS = [bolt_payloads.to_event, bolt_payloads.to_message, bolt_payloads.to_command,
+               bolt_payloads.to_action, bolt_payloads.to_options, bolt_payloads.to_shortcut,
+               bolt_payloads.to_view, bolt_payloads.to_step]
+
+
+def _bolt_routes(body: bytes, content_type: str) -> None:
+    """Build Bolt's request (its context) and run the matchers and the argument builders."""
+    request = BoltRequest(body=body.decode(), headers={"content-type": content_type})
+    response = BoltResponse(status=200)
+    for matcher in _MATCHERS:
+        matcher.matches(request, response)
+    for extract in _EXTRACTORS:
+        extract(request.body)
+
+
+@FUZZ
+@given(data=st.data())
+def test_what_the_door_accepts_bolt_can_route(data: st.DataObject) -> None:
+    original = data.draw(st.sampled_from([BLOCK_ACTIONS, VIEW_SUBMISSION, EVENT,
+                                          filled_declare_view()]))
+    doc = data.draw(mutated(original, SLACK_WORDS))
+    for body, content_type in ((as_form(doc), FORM), (json.dumps(doc).encode(),
+                                                      "application/json")):
+        if parse_slack_body(body, content_type) is not None:
+            _bolt_routes(body, content_type)
+
+
+@pytest.mark.parametrize("payload", [
+    {**BLOCK_ACTIONS, "actions": [{"value": "INC-1"}]},
+    {**BLOCK_ACTIONS, "actions": []},
+    {**BLOCK_ACTIONS, "actions": {"0": {}}},
+    {**BLOCK_ACTIONS, "user": 5},
+    {**BLOCK_ACTIONS, "authorizations": "x"},
+    {**BLOCK_ACTIONS, "response_urls": ["x"]},
+    {**VIEW_SUBMISSION, "view": {**VIEW_SUBMISSION["view"], "type": None}},
+    {**VIEW_SUBMISSION, "view": "V1"},
+    {**EVENT, "event": "app_mention"},
+    {"type": "workflow_step_edit", "callback_id": "x"},
+])
+def test_door_refuses_shapes_bolt_cannot_route(payload: dict[str, Any]) -> None:
+    assert parse_slack_body(as_form(payload), FORM) is None
+
+
+def test_door_reads_a_repeated_field_as_bolt_does() -> None:
+    """Bolt keeps the last ``payload``; checking the first would let the second through."""
+    body = as_form(BLOCK_ACTIONS) + b"&" + as_form({**BLOCK_ACTIONS, "actions": []})
+    assert parse_slack_body(body, FORM) is None
