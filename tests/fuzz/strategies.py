@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import ROOT
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 # A settings object, not a profile: loading a profile would change every other hypothesis test.
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
