@@ -2,10 +2,11 @@
 
 Run: .venv/bin/python -m bench.webhook_throughput [--payloads 2000] [--concurrency 50]
 
-Both servers run in this process on loopback, are hit by the same client with the same
-payload bytes, in the same run. The bot's figure includes authentication, parsing, the Redis
-transactions that make delivery exactly-once, and the 2xx; Slack posting happens after the
-answer (paced, against the stand-in) and is not part of the latency.
+Both servers run as their own processes on loopback (the baseline ``bench/bare_server.py``,
+the bot ``triage-bot serve``), hit by the same client with the same payload bytes, in the same
+run; the Slack stand-in and the client share this process. The bot's figure includes
+authentication, parsing, the Redis work that makes delivery exactly-once, and the 2xx; its
+Slack posting and step 1 run in its own process after the answer, as in production.
 """
 
 from __future__ import annotations
@@ -14,19 +15,34 @@ import argparse
 import asyncio
 import io
 import json
+import subprocess
+import sys
+import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 
 from bench.common import summary, table
-from bot.app import Runtime
+from tests.conftest import ROOT
 from tests.support.alert_payloads import alert, notification
-from tests.support.bot_harness import ALERT_TOKEN, populate, running_bot
-from tests.support.redis_server import RedisServer
+from tests.support.bot_harness import ALERT_TOKEN, catalog_config, populate
+from tests.support.bot_process import BotProcess
+from tests.support.redis_server import RedisServer, free_port
 from triage_sim.slack.standin import SlackStandIn
+
+
+async def settled_cards(slack: SlackStandIn, expected: int, within_s: float = 120.0) -> int:
+    """How many cards the bot posted, once it has posted ``expected`` or ``within_s`` passed."""
+    deadline = time.monotonic() + within_s
+    while True:
+        cards = len(slack.messages("C0CHECKOUT", include_replies=False))
+        if cards >= expected or time.monotonic() > deadline:
+            return cards
+        await asyncio.sleep(0.2)
 
 
 def payloads(count: int, groups: int) -> list[bytes]:
@@ -65,20 +81,19 @@ async def burst(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[f
         return latencies, time.perf_counter() - started
 
 
-async def bare_server() -> tuple[web.AppRunner, str]:
-    """The baseline: reads the body, parses JSON, answers 200."""
-
-    async def handle(request: web.Request) -> web.Response:
-        json.loads(await request.read())
-        return web.json_response({"status": "ok"})
-
-    app = web.Application()
-    app.router.add_post("/alerts/alertmanager", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/alerts/alertmanager"
+def bare_server(port: int) -> subprocess.Popen[bytes]:
+    """The baseline process, once it answers."""
+    process = subprocess.Popen([sys.executable, "-m", "bench.bare_server", str(port)],
+                               cwd=ROOT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the baseline server did not start")
 
 
 async def measure(name: str, run: Callable[[], Awaitable[tuple[list[float], float]]]
@@ -93,18 +108,29 @@ async def main(count: int, groups: int, concurrency: int) -> None:
     redis = RedisServer()
     redis.start()
     try:
-        runner, bare_url = await bare_server()
-        rows = [await measure("bare aiohttp", lambda: burst(bare_url, bodies, concurrency))]
-        await runner.cleanup()
+        port = free_port()
+        bare = await asyncio.to_thread(bare_server, port)
+        try:
+            url = f"http://127.0.0.1:{port}/alerts/alertmanager"
+            rows = [await measure("bare aiohttp", lambda: burst(url, bodies, concurrency))]
+        finally:
+            bare.terminate()
+            bare.wait(10)
         async with SlackStandIn() as slack:
             populate(slack)
-            prefix = f"bench-{uuid.uuid4().hex[:6]}"
-            async with running_bot(redis.url, prefix, slack=slack,
-                                   runtime=Runtime(channel_interval_s=0.001)) as bot:
-                url = f"{bot.base_url}/alerts/alertmanager"
-                rows.append(await measure("triage-bot", lambda: burst(url, bodies, concurrency)))
-                await bot.idle(within=120)
-                cards = len(slack.messages("C0CHECKOUT", include_replies=False))
+            with tempfile.TemporaryDirectory() as work:
+                config = {**catalog_config(f"bench-{uuid.uuid4().hex[:6]}"),
+                          "slack": {"default_channel": "C0INCIDENTS"}}
+                bot = BotProcess(config, Path(work), slack_api_url=slack.api_url,
+                                 redis_url=redis.url)
+                await asyncio.to_thread(bot.start)
+                try:
+                    url = f"{bot.base_url}/alerts/alertmanager"
+                    rows.append(await measure("triage-bot", lambda: burst(url, bodies,
+                                                                           concurrency)))
+                    cards = await settled_cards(slack, groups, within_s=30.0)
+                finally:
+                    await asyncio.to_thread(bot.stop)
     finally:
         redis.cleanup()
     print(f"{count} notifications over {groups} alert groups, {concurrency} in flight; "

@@ -200,6 +200,8 @@ class JobScheduler:
 
     async def stop(self, drain_s: float = TICK_DRAIN_S) -> None:
         """Stop polling, let running ticks finish for ``drain_s``, then give the lease back."""
+        # First: a promotion finishing during the wait below must start no tick.
+        self._stopping = True
         if self._loop_task is not None:
             self.lease.stop()
             done, _ = await asyncio.wait({self._loop_task}, timeout=self.lease.interval_s + 1)
@@ -207,7 +209,6 @@ class JobScheduler:
                 self._loop_task.cancel()
                 done, _ = await asyncio.wait({self._loop_task}, timeout=1.0)
             self._loop_task = None
-        self._stopping = True
         if self._scheduler is not None:
             # Pause, not shut down: APScheduler's shutdown cancels running ticks at once.
             self._scheduler.pause()

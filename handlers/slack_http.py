@@ -18,7 +18,6 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.request.internals import parse_body
 
 from bot.errors import StoreError
 from bot.observability import BotMetrics
@@ -56,21 +55,23 @@ def request_kind(body: Mapping[str, object]) -> str:
     return kind if isinstance(kind, str) and kind in KINDS else "other"
 
 
-def parse_slack_body(body: bytes, content_type: str) -> dict[str, object] | None:
-    """The request's fields as Bolt will read them, or None if they are not a Slack request.
+def parse_slack_request(body: bytes, query: str, headers: Mapping[str, str]
+                        ) -> AsyncBoltRequest | None:
+    """The request as Bolt will see it, parsed once, or None if it is not a Slack request.
 
-    Parsed by Bolt's own ``parse_body`` (a form field given twice, or a form body starting with
-    ``{``, must not read one way here and another in Bolt), then checked for the shapes Bolt's
-    context building and listener matching index into without looking: a signed body that is
-    not Slack's shape would otherwise fail inside Bolt with a 500 and a traceback.
+    Bolt parses the body when the request is built (form fields, or the JSON ``payload`` of an
+    interaction, or a JSON event); anything that does not come out as a command, an
+    interaction or an event is refused here rather than deep inside a listener.
     """
     try:
-        parsed = parse_body(body.decode(), content_type or None)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        request = AsyncBoltRequest(body=body.decode(), query=query,
+                                   headers=dict(headers))
+    except Exception:  # any parse failure of outside input is "malformed", never a 500
         return None
-    if not isinstance(parsed, dict) or not ("type" in parsed or "command" in parsed):
+    fields = request.body
+    if not isinstance(fields, dict) or not ("command" in fields or "type" in fields):
         return None
-    return parsed if _bolt_can_route(parsed) else None
+    return request if _bolt_can_route(fields) else None
 
 
 #: Fields Bolt reads as an id either directly (a string) or from an object's ``id``.
@@ -86,7 +87,12 @@ _LISTS_OF_OBJECTS = ("authorizations", "response_urls", "actions")
 
 
 def _bolt_can_route(fields: Mapping[str, object], depth: int = 0) -> bool:
-    """Whether Bolt can build its context from ``fields`` and match listeners on them."""
+    """Whether Bolt's listener matching and argument building can read ``fields``.
+
+    Building the request only parses the body; the matchers index into it unchecked later,
+    inside ``async_dispatch`` (``actions[0]["action_id"]``, ``view["type"]``, ...), where a
+    signed body of the wrong shape failed with a 500 and a traceback.
+    """
     for key, value in fields.items():
         if value is None:
             continue
@@ -136,27 +142,33 @@ def slack_route(bolt: AsyncApp, secret: str, claims: ClaimStore, metrics: BotMet
         body = await request.read()
         problem = signature_problem(secret, body, request.headers.get("X-Slack-Request-Timestamp"),
                                     request.headers.get("X-Slack-Signature"), time.time())
-        if problem is None and not await _first_delivery(claims, request):
+        if problem is None and not await _first_delivery(claims, request, body):
             problem = "replayed"
         if problem is not None:
             metrics.slack_rejected.labels(problem).inc()
             return web.json_response({"ok": False, "error": problem}, status=401)
-        fields = parse_slack_body(body, request.content_type or "")
-        if fields is None:
+        bolt_request = parse_slack_request(body, request.query_string, request.headers)
+        if bolt_request is None:
             metrics.slack_rejected.labels("malformed").inc()
             log.info("malformed Slack request refused")
             return web.json_response({"ok": False, "error": "malformed"}, status=400)
-        bolt_request = AsyncBoltRequest(body=body.decode(), query=request.query_string,
-                                        headers=request.headers)  # type: ignore[arg-type]
         response = await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
-        metrics.ack_latency.labels(request_kind(fields)).observe(time.perf_counter() - started)
+        metrics.ack_latency.labels(request_kind(bolt_request.body)).observe(
+            time.perf_counter() - started)
         return response
 
     return events
 
 
-async def _first_delivery(claims: ClaimStore, request: web.Request) -> bool:
-    """False for a signature seen before; True (with a warning) when Redis cannot tell."""
+async def _first_delivery(claims: ClaimStore, request: web.Request, body: bytes) -> bool:
+    """False for a signature seen before; True (with a warning) when Redis cannot tell.
+
+    Slack's own retries of an Events API delivery (``X-Slack-Retry-Num``) pass: they are
+    deduplicated by ``event_id`` downstream, and refusing one would lose the event if the
+    first delivery's answer was what got lost.
+    """
+    if request.headers.get("X-Slack-Retry-Num") and b'"event_callback"' in body:
+        return True
     signature = request.headers.get("X-Slack-Signature", "")
     try:
         return await claims.claim("slack-signature", signature, ttl_seconds=WINDOW_S + 60)
