@@ -7,6 +7,7 @@ reads either, and it takes the environment as a mapping so tests pass a plain di
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -57,7 +58,14 @@ def parse_size(value: object) -> int:
     unit = match.group(2).lower() if match else None
     if match is None or unit not in _SIZE_UNITS:
         raise ValueError(f"invalid size {value!r} (use e.g. 512MiB, 2GiB or a byte count)")
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    return int(_finite(float(match.group(1)) * _SIZE_UNITS[unit], value))
+
+
+def _finite(number: float, written: object) -> float:
+    """``number``, unless it overflowed to infinity (or is NaN): then a plain ValueError."""
+    if not math.isfinite(number):
+        raise ValueError(f"{str(written)[:40]!r} is not a finite number")
+    return number
 
 
 def _http_url(value: str) -> str:
@@ -140,12 +148,12 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 30m or 2h")
     if isinstance(value, int | float):
-        return float(value)
+        return _finite(float(value), value)
     match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$", str(value))
     if match is None:
         raise ValueError(f"invalid duration {value!r} (use e.g. 90s, 30m, 2h)")
     scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
-    return float(match.group(1)) * scale
+    return _finite(float(match.group(1)) * scale, value)
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
@@ -373,10 +381,12 @@ def settings_from_mapping(
 ) -> Settings:
     """Validate an already-parsed configuration mapping and overlay the environment."""
     data = dict(raw)
-    backends = dict(data.get("backends") or {})
-    for name, variable in _BACKEND_ENV.items():
-        if environ.get(variable):
-            backends[name] = environ[variable]
+    backends = data.get("backends") or {}
+    if isinstance(backends, Mapping):  # anything else is pydantic's to refuse, with the place
+        backends = dict(backends)
+        for name, variable in _BACKEND_ENV.items():
+            if environ.get(variable):
+                backends[name] = environ[variable]
     data["backends"] = backends
     try:
         file = ConfigFile.model_validate(data)
@@ -413,10 +423,15 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read configuration: not UTF-8 ({exc.reason} "
+                          f"at byte {exc.start})") from None
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):

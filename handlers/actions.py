@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.models import Incident
+from bot.slack import payloads
 from bot.slack.cards import ACTION_ASSIGN_ME, ACTION_RESOLVE
 from bot.tasks import SupervisorBusy
 from bot.triage.access import Action
@@ -26,7 +27,7 @@ def register(app: AsyncApp, services: Services) -> None:
             enter("button")
             respond = services.replies.reply_to(body)
             await ack()
-            user_id = str((body.get("user") or {}).get("id", ""))
+            user_id = payloads.user_id(body)
 
             async def run() -> None:
                 try:

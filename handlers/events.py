@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from bot.errors import InputError
 from bot.models import commands as cmd
@@ -47,9 +48,14 @@ async def _answer(services: Services, event: dict[str, Any]) -> None:
         blocks = await _blocks_for(services, text, channel)
     except InputError as exc:
         blocks = error_blocks(str(exc))
-    await services.client.chat_postMessage(
-        channel=channel, thread_ts=event.get("thread_ts") or event.get("ts"),
-        text="triage-bot", blocks=blocks)
+    try:
+        await services.client.chat_postMessage(
+            channel=channel, thread_ts=event.get("thread_ts") or event.get("ts"),
+            text="triage-bot", blocks=blocks)
+    except SlackApiError as exc:
+        # Removed from the channel, or it was archived since: nobody to tell but the log.
+        log.warning("could not answer a mention", extra={
+            "channel": channel, "error": exc.response.get("error", "unknown")})
 
 
 async def _blocks_for(services: Services, text: str, channel: str) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from bot.config import AccessConfig, Settings
 from bot.errors import InputError
 from bot.models import Incident, Rca, Section, StepName
 from bot.models.incident import surface_var
+from bot.slack import payloads
 from bot.store.access import AccessStore
 from bot.triage.access import (
     AccessDenied,
@@ -154,12 +155,12 @@ class Guard:
         The button's value names an incident; it must be the incident whose card the button
         sits on (same channel, same message), so a forged value acts on nothing.
         """
-        user_id = str((body.get("user") or {}).get("id", ""))
-        value = str(((body.get("actions") or [{}])[0]).get("value", ""))
+        user_id = payloads.user_id(body)
+        value = payloads.action_value(body)
         incident = await self._triage.find(value)
-        container = body.get("container") or {}
-        ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
-        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+        container = payloads.mapping(body.get("container"))
+        ts = payloads.mapping(body.get("message")).get("ts") or container.get("message_ts")
+        channel = payloads.mapping(body.get("channel")).get("id") or container.get("channel_id")
         if not incident.card_ts or (ts, channel) != (incident.card_ts, incident.channel):
             log_refusal(user_id, action.value, "button not on the incident's card",
                         incident_id=incident.id, message_ts=ts, channel=channel)

@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.errors import InputError, StoreError
+from bot.slack import payloads
 from bot.slack.rca_modal import RCA_CALLBACK, read_rca_submission
 from bot.slack.walk_blocks import ACTION_RCA
 from bot.tasks import SupervisorBusy
@@ -36,7 +37,7 @@ def register(app: AsyncApp, services: Services) -> None:
         async def work() -> None:
             try:
                 incident = await services.guard.button(body, Action.RCA)
-                await open_rca(services, incident, str(body.get("trigger_id", "")))
+                await open_rca(services, incident, payloads.text(body.get("trigger_id")))
             except Exception as exc:
                 await report_failure(respond, exc)
 
@@ -52,9 +53,9 @@ def register(app: AsyncApp, services: Services) -> None:
 def _on_submit(services: Services) -> Any:
     async def on_submit(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         enter("modal")
-        who = str((body.get("user") or {}).get("id", ""))
+        who = payloads.user_id(body)
         try:
-            form = read_rca_submission(body.get("view") or {})
+            form = read_rca_submission(payloads.view(body))
             async with asyncio.timeout(SAVE_DEADLINE_S):
                 incident = await services.triage.find(form.incident_id)
                 await services.guard.rca_edit(who, incident,

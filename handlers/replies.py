@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import InputError, SourceError, StoreError
 from bot.slack.blocks import escape, section
+from bot.slack.payloads import response_url
 from bot.slack.replies import error_blocks
 from bot.tasks import SupervisorBusy
 
@@ -32,17 +33,14 @@ class ResponseUrls:
 
     def reply_to(self, body: Mapping[str, Any]) -> Reply:
         """A ``respond``-like callable for the request ``body`` (a no-op without a URL)."""
-        url = body.get("response_url")
-        if not url:
-            urls = body.get("response_urls") or [{}]
-            url = urls[0].get("response_url") if isinstance(urls[0], dict) else None
+        url = response_url(body)
 
         async def send(**payload: Any) -> None:
             if not url:
                 log.info("no response_url to answer on")
                 return
             async with self._session.post(
-                str(url), json={k: v for k, v in payload.items() if v is not None},
+                url, json={k: v for k, v in payload.items() if v is not None},
                 timeout=aiohttp.ClientTimeout(total=REPLY_TIMEOUT_S),
             ) as response:
                 if response.status >= 400:

@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.errors import InputError, SourceError, StoreError
 from bot.models import Incident
 from bot.models.silence import SilenceRecord
+from bot.slack import payloads
 from bot.slack.modals import FormError
 from bot.slack.silence_blocks import ACTION_EXPIRE, ACTION_SILENCE, parse_expire_value
 from bot.slack.silence_modal import SILENCE_CALLBACK, SilenceForm, read_silence_form, silence_modal
@@ -46,7 +47,7 @@ def _on_silence_click(services: Services) -> Any:
         respond = services.replies.reply_to(body)
         await ack()
         value = str(((body.get("actions") or [{}])[0]).get("value", ""))
-        user_id = str((body.get("user") or {}).get("id", ""))
+        user_id = payloads.user_id(body)
 
         async def work() -> None:
             try:
@@ -69,7 +70,7 @@ def _on_expire_click(services: Services) -> Any:
         respond = services.replies.reply_to(body)
         await ack()
         value = str(((body.get("actions") or [{}])[0]).get("value", ""))
-        user_id = str((body.get("user") or {}).get("id", ""))
+        user_id = payloads.user_id(body)
 
         async def work() -> None:
             try:
@@ -93,7 +94,7 @@ def _on_expire_click(services: Services) -> Any:
 
 def _on_submit(services: Services) -> Any:
     async def on_submit(ack: Ack, body: dict[str, Any]) -> None:
-        user = body.get("user") or {}
+        user = payloads.mapping(body.get("user"))
         try:
             form = read_silence_form(body.get("view") or {})
             incident, record = await _create(services, form, str(user.get("id", "")),

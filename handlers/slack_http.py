@@ -72,7 +72,66 @@ def parse_slack_request(body: bytes, query: str, headers: Mapping[str, str]
     fields = request.body
     if not isinstance(fields, dict) or not ("command" in fields or "type" in fields):
         return None
-    return request
+    return request if _bolt_can_route(fields) else None
+
+
+#: Fields Bolt reads as an id either directly (a string) or from an object's ``id``.
+_ID_OR_OBJECT = ("team", "enterprise", "user", "channel")
+#: Fields Bolt compares or hands on as strings.
+_STRINGS = ("type", "command", "callback_id", "action_id", "block_id", "user_id", "channel_id",
+            "team_id", "enterprise_id", "thread_ts", "response_url", "trigger_id")
+#: Objects Bolt looks inside (the same fields again, for events and their messages).
+_OBJECTS = ("event", "view", "message", "previous_message", "item", "assistant_thread",
+            "function_data", "container")
+#: Lists whose items Bolt indexes as objects.
+_LISTS_OF_OBJECTS = ("authorizations", "response_urls", "actions")
+
+
+def _bolt_can_route(fields: Mapping[str, object], depth: int = 0) -> bool:
+    """Whether Bolt's listener matching and argument building can read ``fields``.
+
+    Building the request only parses the body; the matchers index into it unchecked later,
+    inside ``async_dispatch`` (``actions[0]["action_id"]``, ``view["type"]``, ...), where a
+    signed body of the wrong shape failed with a 500 and a traceback.
+    """
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if key in _ID_OR_OBJECT and not isinstance(value, str | dict):
+            return False
+        if key in _STRINGS and not isinstance(value, str):
+            return False
+        if key in _LISTS_OF_OBJECTS and not (
+                isinstance(value, list) and all(isinstance(item, dict) for item in value)):
+            return False
+        if key in _OBJECTS and not (isinstance(value, dict) and (
+                depth > 3 or _bolt_can_route(value, depth + 1))):
+            return False
+    return depth > 0 or _routing_fields_present(fields)
+
+
+def _routing_fields_present(fields: Mapping[str, object]) -> bool:
+    """The field each kind of request is matched on is there (Bolt indexes it directly)."""
+    kind = fields.get("type")
+    if kind in ("block_actions", "interactive_message") and "actions" in fields:
+        actions = fields["actions"]
+        return isinstance(actions, list) and bool(actions) and (
+            kind != "block_actions" or isinstance(actions[0].get("action_id"), str))
+    if kind in ("view_submission", "view_closed"):
+        view = fields.get("view")
+        return isinstance(view, dict) and isinstance(view.get("callback_id"), str) and \
+            isinstance(view.get("type"), str) and _workflow_step_present(view, fields)
+    if kind == "event_callback" and "event" in fields:
+        event = fields["event"]
+        return isinstance(event, dict) and isinstance(event.get("type"), str) and \
+            _workflow_step_present(event, event)
+    return _workflow_step_present(fields, fields)
+
+
+def _workflow_step_present(typed: Mapping[str, object], holder: Mapping[str, object]) -> bool:
+    """Bolt reads ``workflow_step`` unchecked for the (legacy) workflow step kinds."""
+    step_kinds = ("workflow_step", "workflow_step_edit", "workflow_step_execute")
+    return typed.get("type") not in step_kinds or "workflow_step" in holder
 
 
 def slack_route(bolt: AsyncApp, secret: str, claims: ClaimStore, metrics: BotMetrics,

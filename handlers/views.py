@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.slack import payloads
 from bot.slack.modals import DECLARE_CALLBACK, DeclareForm, FormError, read_declare_form
 from bot.tasks import SupervisorBusy
 from bot.triage.access import AccessDenied, Action
@@ -23,9 +24,9 @@ def register(app: AsyncApp, services: Services) -> None:
 
     async def on_declare(ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         enter("modal")
-        user_id = str((body.get("user") or {}).get("id", ""))
+        user_id = payloads.user_id(body)
         try:
-            form = read_declare_form(body.get("view") or {}, services.settings.catalog)
+            form = read_declare_form(payloads.view(body), services.settings.catalog)
             await services.guard.require(user_id, Action.START, form.service)
         except FormError as exc:
             await ack(response_action="errors", errors={exc.block_id: str(exc)})

@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.models import StepName
+from bot.slack import payloads
 from bot.slack.walk_blocks import STEP_ACTIONS
 from bot.tasks import SupervisorBusy
 from bot.triage.access import Action
@@ -32,7 +33,7 @@ def _click_listener(services: Services, step: StepName) -> Any:
         enter("button")
         respond = services.replies.reply_to(body)
         await ack()
-        user_id = str((body.get("user") or {}).get("id", ""))
+        user_id = payloads.user_id(body)
 
         async def work() -> None:
             try:

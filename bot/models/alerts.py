@@ -3,7 +3,9 @@ the bot remembers of each alert.
 
 Parsing is pure: bytes in, an ``AlertGroup`` out, or ``InputError`` saying what was wrong.
 Older Alertmanagers omit ``fingerprint`` and per-alert ``status``; newer ones add fields
-(``truncatedAlerts``, ``notification_reason``...). Both are accepted.
+(``truncatedAlerts``, ``notification_reason``...). Both are accepted. A time without a zone
+is read as UTC (a group mixing zoned and zoneless times could not be compared otherwise), and
+a ``startsAt`` outside 1970-9998 is refused: the walk does window arithmetic from it.
 """
 
 from __future__ import annotations
@@ -11,16 +13,34 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import InputError
 from bot.models.incident import EventKind, TimelineEvent
 
 AlertStatus = Literal["firing", "resolved"]
 _ZERO_TIME_YEAR = 1
+#: ``startsAt`` must lie in this range (aware); year 1 or 9999 would overflow the walk's window.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _zoned(value: datetime) -> datetime:
+    """A time without a zone is UTC (Alertmanager always sends one; hand-written bodies not)."""
+    return value if value.utcoffset() is not None else value.replace(tzinfo=UTC)
+
+
+def _plausible_start(value: datetime) -> datetime:
+    if not _EARLIEST <= value < _LATEST:
+        raise ValueError(f"{value.isoformat()} is not between 1970 and 9998")
+    return value
+
+
+ZonedTime = Annotated[datetime, AfterValidator(_zoned)]
+StartTime = Annotated[datetime, AfterValidator(_zoned), AfterValidator(_plausible_start)]
 
 
 class _AlertIn(BaseModel):
@@ -29,8 +49,8 @@ class _AlertIn(BaseModel):
     status: AlertStatus | None = None
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
-    starts_at: datetime = Field(alias="startsAt")
-    ends_at: datetime | None = Field(default=None, alias="endsAt")
+    starts_at: StartTime = Field(alias="startsAt")
+    ends_at: ZonedTime | None = Field(default=None, alias="endsAt")
     generator_url: str = Field(default="", alias="generatorURL")
     fingerprint: str | None = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ from bot.config import Catalog
 from bot.errors import InputError
 from bot.models import Severity
 from bot.slack.blocks import clip, plain
+from bot.slack.payloads import mapping, text
 
 DECLARE_CALLBACK = "triage.declare"
 _SERVICE = ("service", "service")
@@ -68,26 +70,36 @@ class DeclareForm:
     channel_id: str | None
 
 
-def _value(values: dict[str, Any], where: tuple[str, str]) -> Any:
-    return (values.get(where[0]) or {}).get(where[1]) or {}
+def _value(values: Mapping[str, Any], where: tuple[str, str]) -> Mapping[str, Any]:
+    return mapping(mapping(values.get(where[0])).get(where[1]))
 
 
-def read_declare_form(view: dict[str, Any], catalog: Catalog) -> DeclareForm:
-    """Read the submitted view; FormError (naming the block) when something is wrong."""
-    values = (view.get("state") or {}).get("values") or {}
-    option = _value(values, _SERVICE).get("selected_option") or {}
-    service = catalog.get(str(option.get("value", "")))
+def _selected(values: Mapping[str, Any], where: tuple[str, str]) -> str:
+    return text(mapping(_value(values, where).get("selected_option")).get("value"))
+
+
+def _channel(metadata: object) -> str | None:
+    """The channel the form was opened from, if the metadata is still ours."""
+    try:
+        decoded = json.loads(metadata) if isinstance(metadata, str) and metadata else {}
+    except (ValueError, RecursionError):
+        return None
+    channel = mapping(decoded).get("channel")
+    return channel if isinstance(channel, str) else None
+
+
+def read_declare_form(view: Mapping[str, Any], catalog: Catalog) -> DeclareForm:
+    """Read the submitted view; FormError (naming the block) when something is wrong.
+
+    Any part of the view may be missing or of the wrong type: it then reads as not filled in.
+    """
+    values = mapping(mapping(view.get("state")).get("values"))
+    service = catalog.get(_selected(values, _SERVICE))
     if service is None:
         raise FormError(_SERVICE[0], "Pick a service from the list.")
-    summary = str(_value(values, _SUMMARY).get("value") or "").strip()
+    summary = text(_value(values, _SUMMARY).get("value")).strip()
     if not summary:
         raise FormError(_SUMMARY[0], "Say in a few words what is happening.")
-    severity_option = _value(values, _SEVERITY).get("selected_option") or {}
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-    except json.JSONDecodeError:
-        metadata = {}
-    channel = metadata.get("channel") if isinstance(metadata, dict) else None
     return DeclareForm(service=service.name, summary=summary[:300],
-                       severity=Severity.parse(severity_option.get("value")),
-                       channel_id=channel if isinstance(channel, str) else None)
+                       severity=Severity.parse(_selected(values, _SEVERITY)),
+                       channel_id=_channel(view.get("private_metadata")))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import InputError
 from bot.models import MAX_SECTION, SECTION_TITLES, Incident, Rca, Section, fingerprint
 from bot.slack.blocks import clip, context, escape, plain, section
+from bot.slack.payloads import mapping, text
 
 RCA_CALLBACK = "triage.rca"
 _ACTION = "text"
@@ -72,16 +74,28 @@ class RcaSubmission:
     prefilled: dict[Section, str]
 
 
-def read_rca_submission(view: dict[str, Any]) -> RcaSubmission:
+def _metadata(view: Mapping[str, Any]) -> tuple[str, int, dict[Section, str]]:
+    """Incident, version and prefilled fingerprints, as rca_view wrote them."""
+    raw = view.get("private_metadata")
+    metadata = mapping(json.loads(raw) if isinstance(raw, str) else None)
+    incident_id, version, prefilled = (metadata["incident"], metadata["version"],
+                                       metadata["prefilled"])
+    if not isinstance(incident_id, str) or not incident_id:
+        raise ValueError("no incident id")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValueError(f"version {version!r} is not a whole number")
+    if not isinstance(prefilled, Mapping):
+        raise ValueError("prefilled is not an object")
+    return incident_id, version, {Section(k): text(v) for k, v in prefilled.items()}
+
+
+def read_rca_submission(view: Mapping[str, Any]) -> RcaSubmission:
     """Parse a submitted RCA form; InputError for a form that is not ours."""
     try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-        incident_id = str(metadata["incident"])
-        version = int(metadata["version"])
-        prefilled = {Section(k): str(v) for k, v in dict(metadata["prefilled"]).items()}
-    except (ValueError, KeyError, TypeError) as exc:
+        incident_id, version, prefilled = _metadata(view)
+    except (ValueError, KeyError, RecursionError) as exc:
         raise InputError(f"This form is damaged ({exc}); reopen Draft RCA.") from None
-    values = (view.get("state") or {}).get("values") or {}
-    texts = {part: str(((values.get(part.value) or {}).get(_ACTION) or {}).get("value") or "")
+    values = mapping(mapping(view.get("state")).get("values"))
+    texts = {part: text(mapping(mapping(values.get(part.value)).get(_ACTION)).get("value"))
              for part in Section}
     return RcaSubmission(incident_id, version, texts, prefilled)

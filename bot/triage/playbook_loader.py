@@ -89,7 +89,8 @@ class YamlDocument:
                 mark = key.start_mark
             else:
                 mark = node.start_mark
-        return mark.line + 1, mark.column + 1
+        # An empty file has no marks (its root is made up): no position, like a file problem.
+        return (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
 
     def problem(self, loc: Loc, message: str, *, at_key: bool = False) -> Problem:
         """A problem located at ``loc`` in this file."""
@@ -108,7 +109,13 @@ def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Nod
     return None
 
 
-def _duplicate_keys(node: yaml.Node, path: Path) -> Iterator[Problem]:
+def _duplicate_keys(node: yaml.Node, path: Path,
+                    seen_nodes: set[int] | None = None) -> Iterator[Problem]:
+    # An alias is the same node object again; ``&a [*a]`` even makes the tree a cycle.
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if id(node) in seen_nodes:
+        return
+    seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key, value in node.value:
@@ -117,10 +124,10 @@ def _duplicate_keys(node: yaml.Node, path: Path) -> Iterator[Problem]:
                 yield Problem(str(path), key.start_mark.line + 1, key.start_mark.column + 1,
                               f"duplicate key {name!r} (first at line {seen[name]})")
             seen.setdefault(name, key.start_mark.line + 1)
-            yield from _duplicate_keys(value, path)
+            yield from _duplicate_keys(value, path, seen_nodes)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            yield from _duplicate_keys(item, path)
+            yield from _duplicate_keys(item, path, seen_nodes)
 
 
 def read_yaml(path: Path) -> tuple[YamlDocument | None, list[Problem]]:
@@ -135,6 +142,9 @@ def read_yaml(path: Path) -> tuple[YamlDocument | None, list[Problem]]:
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
+        if root is None:
+            root = yaml.MappingNode("tag:yaml.org,2002:map", [])
+        duplicates = list(_duplicate_keys(root, path))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -142,11 +152,11 @@ def read_yaml(path: Path) -> tuple[YamlDocument | None, list[Problem]]:
                               f"not valid YAML: {exc.problem or exc.context}")]
     except yaml.YAMLError as exc:
         return None, [Problem(str(path), 0, 0, f"not valid YAML: {exc}")]
+    except RecursionError:
+        return None, [Problem(str(path), 0, 0, "not valid YAML: nested too deeply")]
     finally:
         loader.dispose()
-    if root is None:
-        root = yaml.MappingNode("tag:yaml.org,2002:map", [])
-    return YamlDocument(path, data, root), list(_duplicate_keys(root, path))
+    return YamlDocument(path, data, root), duplicates
 
 
 def dotted(loc: Loc) -> str:
