@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -37,7 +37,7 @@ def register(app: AsyncApp, services: Services) -> None:
     app.view(SILENCE_CALLBACK)(_on_submit(services))
 
 
-def slack_name(user: dict[str, Any]) -> str:
+def slack_name(user: Mapping[str, Any]) -> str:
     """What Alertmanager shows as ``createdBy``: the Slack user's name, else their id."""
     return str(user.get("username") or user.get("name") or user.get("id") or "triage-bot")
 
