@@ -131,6 +131,8 @@ _WHAT: dict[Action, str] = {
     Action.RCA_EXPORT: "export the RCA", Action.RCA_SAVE: "save the RCA",
     Action.RCA_OVERWRITE: "change an RCA section someone else wrote",
     Action.RESOLVE: "resolve incidents", Action.REOPEN: "reopen incidents",
+    Action.SILENCE: "silence alerts", Action.UPDATE: "post status updates",
+    Action.CHANNEL: "open incident channels",
 }
 
 
