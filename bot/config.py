@@ -177,6 +177,10 @@ class ServiceConfig(_Strict):
     pprof: HttpUrl | None = None
     memory_limit: ByteSize | None = None
     metrics: dict[str, str] = Field(default_factory=dict)
+    #: Crate path prefixes of the service's own code (``checkout``, ``shop_common``), so
+    #: profile findings name its frames rather than allocator or library frames; unset, the
+    #: service's name (``order-api`` -> ``order_api``) is used.
+    code_prefixes: list[str] = Field(default_factory=list)
 
     @field_validator("metrics")
     @classmethod
