@@ -8,6 +8,7 @@ right playbook must lead and the scenario's decisive findings must be there.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 from bot.app import Runtime
 from bot.models import Section, StepName, StepResult, StepStatus
+from bot.triage.walk import merge_signals
 from tests.support.bot_harness import BotHarness, populate, running_bot
 from tests.support.scenario_prometheus import ScenarioPrometheus, scenario_prometheus
 from triage_sim.service.scenarios import SCENARIOS, Scenario
@@ -59,6 +61,21 @@ async def walk_all_steps(bot: BotHarness, scenario: Scenario) -> dict[StepName, 
     return await bot.services.triage.walk.stores.walk.results("INC-1")
 
 
+def dump_signals(name: str, results: dict[StepName, StepResult]) -> None:
+    """With TRIAGE_DUMP_SIGNALS=<dir>, keep the walk's merged signals for the accuracy bench.
+
+    bench/diagnosis_accuracy.py ranks these (and variants of them): signals the real step code
+    produced over the scenario's telemetry.
+    """
+    target = os.environ.get("TRIAGE_DUMP_SIGNALS")
+    if not target:
+        return
+    merged = merge_signals(results[step].signals for step in StepName if step in results)
+    os.makedirs(target, exist_ok=True)
+    with open(os.path.join(target, f"{name}.json"), "w", encoding="utf-8") as out:
+        out.write(merged.model_dump_json(indent=1) + "\n")
+
+
 def _in_range(value: float | None, bounds: tuple[float | None, float | None]) -> bool:
     low, high = bounds
     return value is not None and math.isfinite(value) and (low is None or value >= low) and (
@@ -86,6 +103,9 @@ async def test_walk_finds_the_scenario(name: str, scenario_prometheus: ScenarioP
         {s: r.error for s, r in results.items()}
     assert diagnosis is not None and diagnosis.leader is not None
     assert diagnosis.leader.playbook == scenario.playbook, diagnosis.candidates[:3]
+    assert diagnosis.leader.cause == scenario.cause, diagnosis.candidates[:3]
+    assert diagnosis.verdict == "leading", diagnosis.reasons
+    dump_signals(name, results)
     numbers = {k: v for r in results.values() for k, v in r.signals.numbers.items()}
     for signal, bounds in scenario.expect.numbers.items():
         assert _in_range(numbers.get(signal), bounds), (signal, numbers.get(signal), bounds)

@@ -83,15 +83,24 @@ def candidates_of(playbook: Playbook, signals: Signals, prior: float,
     if not playbook.causes:
         return [family]
     reading = Reading.of(playbook)
-    return [_cause_candidate(family, cause, _tally(cause.supports, cause.contradicts, signals,
-                                                   reading, baseline))
-            for cause in playbook.causes]
+    tallies = [_tally(cause.supports, cause.contradicts, signals, reading, baseline)
+               for cause in playbook.causes]
+    best = max(t.total for t in tallies)
+    return [_cause_candidate(family, cause, own, best)
+            for cause, own in zip(playbook.causes, tallies, strict=True)]
 
 
-def _cause_candidate(family: Candidate, cause: Cause, own: _Tally) -> Candidate:
+def _cause_candidate(family: Candidate, cause: Cause, own: _Tally, best: float) -> Candidate:
+    """A cause: its family's score plus its own evidence.
+
+    A cause with nothing of its own for it while a sibling has evidence loses half the
+    sibling's lead: the family's evidence is the sibling's context, not this cause's, and it
+    must not crowd a cause of another family out of the top of the ranking.
+    """
+    penalty = best / 2 if own.total <= 0 < best else 0.0
     return family.model_copy(update={
         "cause": cause.key, "title": cause.title,
-        "score": round(family.score + cause.prior + own.total, _DIGITS),
+        "score": round(family.score + cause.prior + own.total - penalty, _DIGITS),
         "evidence": round(family.evidence + own.total, _DIGITS),
         "supporting": [*family.supporting, *own.supporting],
         "contradicting": [*family.contradicting, *own.contradicting],

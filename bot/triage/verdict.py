@@ -3,9 +3,9 @@
 A ranking always has a leader, even when nothing is wrong: a latency alert that fired on a blip
 seeds the latency pattern, and nothing contradicts it. The leader is a conclusion only when
 (1) some metric actually moved near the alert, (2) the evidence for the leader (without the
-alert's seed) is strong enough, and (3) it is clearly ahead of the runner-up. Causes of one
-family are only told apart once the profile has run, so two causes of the leading family
-being level before that is no reason to call the ranking inconclusive.
+alert's seed) is strong enough, and (3) it is clearly ahead of the best candidate of another
+family. Causes of one family share its evidence; two of them being level is no reason to call
+the ranking inconclusive (the family is established, both are shown with their own evidence).
 
 When it is inconclusive the diagnosis says why, lists what was checked and found normal, and
 suggests what to look at next.
@@ -95,12 +95,15 @@ def _anomalies(signals: Signals) -> tuple[list[str], list[str]]:
     return moved, sorted(set(normal), key=normal.index)
 
 
-def _runner_up(diagnosis: Diagnosis, seen: set[StepName]) -> Candidate | None:
+def _runner_up(diagnosis: Diagnosis) -> Candidate | None:
+    """The best candidate of another family.
+
+    Causes of the leading family share its evidence; when two of them are level, the family is
+    still established and both are shown with their own evidence (two causes at once happen),
+    so only a rival family makes the ranking inconclusive.
+    """
     leader = diagnosis.candidates[0]
-    for candidate in diagnosis.candidates[1:]:
-        if candidate.playbook != leader.playbook or StepName.PROFILE in seen:
-            return candidate
-    return None
+    return next((c for c in diagnosis.candidates[1:] if c.playbook != leader.playbook), None)
 
 
 def _reasons(diagnosis: Diagnosis, moved: list[str], seen: set[StepName]) -> list[str]:
@@ -111,7 +114,7 @@ def _reasons(diagnosis: Diagnosis, moved: list[str], seen: set[StepName]) -> lis
     if leader.evidence < MIN_EVIDENCE:
         reasons.append(f"the evidence for the leader ({leader.title}) is weak "
                        f"({leader.evidence:.1f}, a conclusion needs {MIN_EVIDENCE:.1f})")
-    runner = _runner_up(diagnosis, seen)
+    runner = _runner_up(diagnosis)
     if runner is not None and leader.score - runner.score < MIN_MARGIN:
         reasons.append(f"{leader.title} ({leader.score:.1f}) and {runner.title} "
                        f"({runner.score:.1f}) are too close to tell apart")

@@ -195,7 +195,8 @@ def test_ranking_is_deterministic(playbooks: PlaybookSet) -> None:
     again = rank(playbooks, signals.model_copy(), alert, {})
     assert first.candidates == again.candidates
     scores = [(c.playbook, c.score) for c in first.candidates]
-    assert scores[0] == ("task-leak", 7.5)
+    # 1 (alert) + weights scaled by strength: tasks growing 10x the threshold count double.
+    assert scores[0] == ("task-leak", 13.983)
     assert candidate(first, "memory-growth").contradicting == [
         "alive Tokio tasks grow too (5/s): tasks that never finish explain the growth better "
         "(task-leak)"]

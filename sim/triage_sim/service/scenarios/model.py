@@ -123,6 +123,8 @@ class Scenario:
     #: When the process (re)started within the history (a deploy, crashes): in-process
     #: counters restart from zero at these times.
     restarts: tuple[float, ...] = ()
+    #: The cause (within ``playbook``'s family) the walk should name first, if it has causes.
+    cause: str | None = None
     history_s: float = HISTORY_S
     start: float = ANOMALY_START_S
     alert_at: float = ANOMALY_START_S + ALERT_DELAY_S
