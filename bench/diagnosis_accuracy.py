@@ -23,13 +23,15 @@ import argparse
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.common import table
 from bench.diagnosis_scenarios import INCONCLUSIVE, BenchScenario, scenarios
 from bot.models import Diagnosis
 from bot.triage.diagnosis import rank
 from bot.triage.playbook_loader import PlaybookSet, load_playbooks
-from tests.conftest import ROOT
+
+PLAYBOOKS = Path(__file__).resolve().parents[1] / "playbooks"
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--verbose", action="store_true", help="list every scenario")
     args = parser.parse_args(argv)
-    playbooks = load_playbooks(ROOT / "playbooks")
+    playbooks = load_playbooks(PLAYBOOKS)
     cases = scenarios()
     conventions = Counter(c.convention for c in cases)
     print(f"{len(cases)} scenarios ({sum(c.held_out for c in cases)} held out); conventions: "
