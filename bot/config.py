@@ -164,6 +164,9 @@ class RedisConfig(_Strict):
     key_prefix: str = Field(default="triage", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
+_CRATE_PATH_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*(::)?$")
+
+
 class ServiceConfig(_Strict):
     """One entry of the service catalog: everything the bot may query for a service."""
 
@@ -181,6 +184,15 @@ class ServiceConfig(_Strict):
     #: profile findings name its frames rather than allocator or library frames; unset, the
     #: service's name (``order-api`` -> ``order_api``) is used.
     code_prefixes: list[str] = Field(default_factory=list)
+
+    @field_validator("code_prefixes")
+    @classmethod
+    def _crate_paths(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            if not _CRATE_PATH_RE.match(prefix):
+                raise ValueError(f"invalid code prefix {prefix!r}: a crate path such as "
+                                 "checkout or shop_common::orders")
+        return value
 
     @field_validator("metrics")
     @classmethod

@@ -130,6 +130,11 @@ async def test_walk_finds_the_scenario(name: str, scenario_prometheus: ScenarioP
     if profile.frames_kind == "heap_diff" and scenario.expect.heap_frame:
         assert scenario.expect.heap_frame in _all_text(results[StepName.PROFILE])
     assert profile.frames_kind == ("heap_diff" if scenario.expect.heap_frame else "cpu")
+    if scenario.expect.own_frame:
+        assert scenario.expect.own_frame in _all_text(results[StepName.PROFILE])
+    if scenario.cause:
+        assert any(f.key == f"{scenario.playbook}/{scenario.cause}.reproduce"
+                   for f in results[StepName.PROFILE].findings)
     assert any(m.files for m in thread), "charts were uploaded to the thread"
     # The RCA drafted from this evidence names the scenario's cause and cites its numbers.
     playbook = bot.services.triage.walk.playbooks.get(scenario.playbook)
@@ -137,4 +142,6 @@ async def test_walk_finds_the_scenario(name: str, scenario_prometheus: ScenarioP
     root = rca.text(Section.ROOT_CAUSE)
     assert f"Most likely: {playbook.title}" in root
     assert any(cause in root for cause in playbook.rca.root_causes)
+    if scenario.cause:
+        assert "Reproduce locally:" in root
     assert rca.citations and "[1]" in rca.text(Section.SYMPTOM)

@@ -32,7 +32,7 @@ from bot.models import (
     utcnow,
 )
 from bot.triage.playbook import Cause, Playbook
-from bot.triage.rules import Outcome, Reading, render_text
+from bot.triage.reproduce import plan_lines
 
 _STEP_TITLES = {StepName.METRICS: "metrics", StepName.LOGS: "logs",
                 StepName.TRACES: "traces", StepName.PROFILE: "profile"}
@@ -153,18 +153,16 @@ def _family_causes(playbook: Playbook, cause: Cause | None) -> list[str]:
 
 def _reproduction(cause: Cause | None, results: Mapping[StepName, StepResult]) -> list[str]:
     """A local reproduction plan for the leading cause, built on the walk's evidence."""
-    if cause is None or not cause.reproduce:
-        return []
     signals = Signals()
-    for result in results.values():
-        signals = signals.model_copy(update={"numbers": {**signals.numbers,
-                                                         **result.signals.numbers}})
-    plan = render_text(cause.reproduce, Outcome(True), signals, Reading({}))
-    lines = [f"Reproduce locally: {plan}"]
+    for step in (StepName.METRICS, StepName.LOGS, StepName.TRACES, StepName.PROFILE):
+        if step in results:
+            found = results[step].signals
+            signals = signals.model_copy(update={
+                "numbers": {**signals.numbers, **found.numbers},
+                "frames": found.frames or signals.frames})
     traces = results.get(StepName.TRACES)
-    slow = [f.title for f in traces.findings][:2] if traces is not None else []
-    lines += [f"Request shape (traces step): {title}" for title in slow]
-    return lines
+    slow = [f.title for f in traces.findings] if traces is not None else []
+    return plan_lines(cause, signals, slow)
 
 
 def _timeline(events: Sequence[TimelineEvent]) -> str:

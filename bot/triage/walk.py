@@ -37,6 +37,7 @@ from bot.store.incidents import IncidentStore
 from bot.store.walk import WalkStore
 from bot.triage.diagnosis import rank
 from bot.triage.playbook_loader import PlaybookSet
+from bot.triage.reproduce import reproduction_finding
 from bot.triage.rules import evaluate
 from bot.triage.steps import logs, metrics, profile, traces
 from bot.triage.steps.base import Runner, StepContext, StepDeps, StepOutput
@@ -194,13 +195,22 @@ class Walk:
             playbook = self.playbooks.get(candidate.playbook)
             if playbook is not None:
                 found.extend(evaluate(playbook, signals, step))
-        return found
+        return found + _reproduction(ranking, self.playbooks, signals, step)
 
     async def _rerank(self, incident: Incident) -> Diagnosis:
         diagnosis = rank(self.playbooks, await self.signals(incident.id),
                          incident.labels.get("alertname"), incident.labels)
         await self.stores.walk.save_diagnosis(incident.id, diagnosis)
         return diagnosis
+
+
+def _reproduction(ranking: Diagnosis, playbooks: PlaybookSet, signals: Signals,
+                  step: StepName) -> list[Finding]:
+    """After the profile step, the leading cause's local reproduction plan, in the thread."""
+    if step is not StepName.PROFILE:
+        return []
+    plan = reproduction_finding(ranking, playbooks, signals)
+    return [plan] if plan is not None else []
 
 
 def merge_signals(parts: Iterable[Signals]) -> Signals:

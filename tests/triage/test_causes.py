@@ -24,6 +24,7 @@ from bot.triage.evidence import TYPICAL_CPU_FRAMES, grade
 from bot.triage.playbook import FrameCondition
 from bot.triage.playbook_loader import PlaybookSet, load_playbooks
 from bot.triage.rca import draft
+from bot.triage.reproduce import reproduction_finding
 from bot.triage.rules import Reading, evaluate
 from tests.conftest import ROOT
 
@@ -168,3 +169,20 @@ def test_an_inconclusive_rca_says_so(playbooks: PlaybookSet) -> None:
     assert root.startswith("• Inconclusive: no metric moved away")
     assert "Checked and normal: P99 latency against its earlier level: 1.1×" in root
     assert "Leading hypothesis so far:" in root and "Most likely" not in root
+
+
+def test_the_thread_gets_a_reproduction_plan_only_for_a_conclusive_leader(
+        playbooks: PlaybookSet) -> None:
+    signals = Signals(numbers={"rss.growth_ratio": 1.8, "heap.growth_bytes": 40.0 * MiB,
+                               "http.request_rate": 95.0},
+                      frames=CACHE_GROWTH, frames_kind="heap_diff")
+    diagnosis = rank(playbooks, signals, "MemoryGrowth", {})
+    plan = reproduction_finding(diagnosis, playbooks, signals, ["POST /api/cart 2.1 s"])
+    assert plan is not None and plan.key == "memory-growth/unbounded-cache.reproduce"
+    assert plan.hints[0].startswith("Heap-diff soak test")
+    assert "at 95/s for ten minutes" in plan.hints[0]
+    assert plan.summary.splitlines() == [
+        "Start from the service's own frame: checkout::cache::SessionCache::insert",
+        "Request shape (traces step): POST /api/cart 2.1 s"]
+    blip = rank(playbooks, Signals(numbers={"http.p99_change": 1.1}), "HighLatencyP99", {})
+    assert reproduction_finding(blip, playbooks, Signals()) is None

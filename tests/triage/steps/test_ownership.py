@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from pydantic import ValidationError
+
+from bot.config import ServiceConfig
 from bot.sources.pprof.analysis import diff_profiles
 from bot.triage.steps.frames import cpu_report, diff_report
 from bot.triage.steps.ownership import code_prefixes, own_code_pattern, owners
@@ -44,3 +48,9 @@ def test_reports_carry_the_owner_into_the_frames_signal() -> None:
     assert cpu["std::thread::sleep"].owner == "checkout::inventory::reserve"
     assert cpu["serde_json::ser::to_vec"].owner == "checkout::handlers::post_checkout::{{closure}}"
     assert cpu_report(STARVATION).shares()[0].owner is None
+
+
+def test_the_catalog_rejects_a_code_prefix_that_is_not_a_crate_path() -> None:
+    assert ServiceConfig(name="checkout", code_prefixes=["checkout", "shop::orders::"])
+    with pytest.raises(ValidationError, match="invalid code prefix"):
+        ServiceConfig(name="checkout", code_prefixes=["checkout|.*"])

@@ -179,5 +179,6 @@ SCENARIO = Scenario(
         log_lines=("session cache above soft limit", "evicted 0 expired sessions"),
         span_category="cache",
         heap_frame="alloc::sync::Arc<T>::new",
+        own_frame="checkout::cache::SessionCache::insert",
     ),
 )

@@ -102,6 +102,8 @@ class Expectation:
     cpu_frame: str | None = None
     under_worker: bool = False
     heap_frame: str | None = None
+    #: The service's own frame the profile findings should name (attribution past libraries).
+    own_frame: str | None = None
 
 
 @dataclass(frozen=True)
