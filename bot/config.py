@@ -153,6 +153,9 @@ class ScheduleConfig(_Strict):
     memory_watch_every: Duration = 300.0
     memory_watch_horizon: Duration = 7200.0
     memory_watch_action: Literal["incident", "warn"] = "incident"
+    #: How often calm services' CPU profiles refresh their baselines (None: never; the
+    #: diagnosis then judges frames by rules of thumb).
+    profile_baseline_every: Duration | None = 3600.0
     digest_at: str | None = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     digest_timezone: str = "UTC"
     lease: Duration = 15.0

@@ -40,6 +40,8 @@ async def scenario_bot(scenario: Scenario, prometheus: ScenarioPrometheus, redis
         overrides: dict[str, Any] = {
             "backends": {"prometheus": prometheus.url, "loki": service.base_url,
                          "jaeger": service.base_url, "timeout_seconds": 20},
+            # No calm-period profiling of the stand-in while the walk profiles it.
+            "schedule": {"digest_at": None, "profile_baseline_every": None},
             "services": [entry]}
         runtime = Runtime(channel_interval_s=0.01, drain_seconds=5, profile_seconds=1)
         async with running_bot(redis_url, key_prefix, slack=slack, runtime=runtime,

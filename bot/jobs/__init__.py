@@ -142,6 +142,10 @@ def job_specs(schedule: ScheduleConfig) -> list[JobSpec]:
         JobSpec("memory-watch", Every(schedule.memory_watch_every),
                 "bot.jobs.memory_watch:sweep", _sweep_timeout(schedule.memory_watch_every)),
     ]
+    if schedule.profile_baseline_every is not None:
+        every = schedule.profile_baseline_every
+        specs.append(JobSpec("profile-baseline", Every(every),
+                             "bot.jobs.profile_baseline:sweep", _sweep_timeout(every)))
     if schedule.digest_at is not None:
         hour, minute = (int(part) for part in schedule.digest_at.split(":"))
         daily = DailyAt(hour, minute, schedule.digest_timezone)

@@ -114,6 +114,19 @@ class FrameShare(_Model):
     owner: str | None = None
 
 
+class ProfileBaseline(_Model):
+    """A service's CPU frame shares in calm periods: what "normal" is for its profile.
+
+    Kept by the profile-baseline job (a moving average over calm-period profiles); the
+    diagnosis counts a frame only by how far its share in an incident is above this.
+    """
+
+    service: str
+    frames: list[FrameShare] = Field(default_factory=list)
+    profiles: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class Signals(_Model):
     """Facts for the playbooks' rules: numbers by name, plus frames, log and span patterns.
 

@@ -20,6 +20,7 @@ from bot.models import (
     Diagnosis,
     EventKind,
     Finding,
+    FrameShare,
     Incident,
     Signals,
     StepName,
@@ -32,9 +33,11 @@ from bot.models import (
 )
 from bot.sources.window import TimeWindow
 from bot.store.alerts import AlertStateStore
+from bot.store.baselines import BaselineStore
 from bot.store.claims import ClaimStore
 from bot.store.incidents import IncidentStore
 from bot.store.walk import WalkStore
+from bot.triage.baseline import usable
 from bot.triage.diagnosis import rank
 from bot.triage.playbook_loader import PlaybookSet
 from bot.triage.reproduce import reproduction_finding
@@ -61,6 +64,8 @@ class WalkStores:
     walk: WalkStore
     alerts: AlertStateStore
     claims: ClaimStore
+    #: Services' calm-period profiles (None: the diagnosis uses its rules of thumb).
+    baselines: BaselineStore | None = None
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,13 @@ class Walk:
             playbooks=self.playbooks, alertname=incident.labels.get("alertname"),
             labels=incident.labels, anomaly_start=saved.anomaly_start or alert_start,
             signals=await self.signals(incident.id), leader=leader, roles=saved.roles,
-            diagnosis=diagnosis)
+            diagnosis=diagnosis, baseline=await self.baseline(service.name))
+
+    async def baseline(self, service: str) -> list[FrameShare] | None:
+        """The service's calm-period CPU frame shares, once it has enough of them."""
+        if self.stores.baselines is None:
+            return None
+        return usable(await self.stores.baselines.get(service))
 
     async def _alert_start(self, incident: Incident) -> datetime | None:
         states = await self.stores.alerts.states(incident.id)
@@ -189,7 +200,7 @@ class Walk:
 
     def _rule_findings(self, ctx: StepContext, new: Signals, step: StepName) -> list[Finding]:
         signals = merge_signals([ctx.signals, new])
-        ranking = rank(self.playbooks, signals, ctx.alertname, ctx.labels)
+        ranking = rank(self.playbooks, signals, ctx.alertname, ctx.labels, ctx.baseline)
         found: list[Finding] = []
         for candidate in ranking.candidates[:RULE_CANDIDATES]:
             playbook = self.playbooks.get(candidate.playbook)
@@ -199,7 +210,8 @@ class Walk:
 
     async def _rerank(self, incident: Incident) -> Diagnosis:
         diagnosis = rank(self.playbooks, await self.signals(incident.id),
-                         incident.labels.get("alertname"), incident.labels)
+                         incident.labels.get("alertname"), incident.labels,
+                         await self.baseline(incident.service or ""))
         await self.stores.walk.save_diagnosis(incident.id, diagnosis)
         return diagnosis
 
