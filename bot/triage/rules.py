@@ -185,7 +185,7 @@ def frame_outcome(
                  value=f"{of(f):.1%} {share}", number=of(f), unit="ratio", source="profile step")
         for f in matched[:_EVIDENCE_FRAMES]
     )
-    return Outcome(total >= min_share, pattern.pattern, total, "ratio", owned_frame(matched[0]),
+    return Outcome(total >= min_share, pattern.pattern, total, "ratio", frame_label(matched[0]),
                    evidence)
 
 

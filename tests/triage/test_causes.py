@@ -128,7 +128,8 @@ def test_growth_under_a_cache_insert_is_retention_not_an_arc_cycle(
     assert "memory-growth.frame.cache-insert" in keys
     assert "memory-growth.frame.arc-new" not in keys
     cache = next(f for f in findings if f.key == "memory-growth.frame.cache-insert")
-    assert cache.title.startswith("checkout::cache::SessionCache::insert: 87% of heap growth")
+    assert cache.title == ("checkout::cache::SessionCache::insert (via alloc::sync::Arc<T>::new): "
+                           "87% of heap growth")
 
 
 def _result(step: StepName, signals: Signals) -> StepResult:
