@@ -24,6 +24,7 @@ from bot.triage.evidence import TYPICAL_CPU_FRAMES, grade
 from bot.triage.playbook import FrameCondition
 from bot.triage.playbook_loader import PlaybookSet, load_playbooks
 from bot.triage.rca import draft
+from bot.triage.report_text import diagnosis_report
 from bot.triage.reproduce import reproduction_finding
 from bot.triage.rules import Reading, evaluate
 from tests.conftest import ROOT
@@ -187,3 +188,12 @@ def test_the_thread_gets_a_reproduction_plan_only_for_a_conclusive_leader(
         "Request shape (traces step): POST /api/cart 2.1 s"]
     blip = rank(playbooks, Signals(numbers={"http.p99_change": 1.1}), "HighLatencyP99", {})
     assert reproduction_finding(blip, playbooks, Signals()) is None
+
+
+def test_the_terminal_report_says_inconclusive_and_names_family_and_cause(
+        playbooks: PlaybookSet) -> None:
+    blip = rank(playbooks, Signals(numbers={"http.p99_change": 1.1}), "HighLatencyP99", {})
+    text = diagnosis_report(blip)
+    assert "INCONCLUSIVE: no metric moved away" in text
+    assert "normal: P99 latency against its earlier level: 1.1×" in text
+    assert "P99 latency spike (pool exhaustion, serialization or a slow dependency) › " in text
