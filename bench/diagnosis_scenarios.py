@@ -81,7 +81,7 @@ _BASES: Mapping[str, tuple[str, str]] = {
     "async-deadlock": ("HighLatencyP99", "async-deadlock/mutex-across-await"),
     "task-leak": ("MemoryGrowth", "task-leak"),
     "generic": ("HighErrorRate", "generic/bad-deploy"),
-    "pool-renamed": ("LedgerSlowRequests", "p99-latency/pool-exhaustion"),
+    "pool-renamed": ("HighLatencyP99", "p99-latency/pool-exhaustion"),
 }
 _CALM = {"http.p99_change": 1.05, "cpu.change": 1.02, "http.request_rate_change": 1.0,
          "rss.growth_ratio": 1.01, "rss.slope_bytes_per_s": 200.0, "pool.wait_change": 1.0,

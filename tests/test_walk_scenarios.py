@@ -109,7 +109,7 @@ async def test_walk_finds_the_scenario(name: str, scenario_prometheus: ScenarioP
     assert diagnosis.verdict == "leading", diagnosis.reasons
     dump_signals(name, results)
     numbers = {k: v for r in results.values() for k, v in r.signals.numbers.items()}
-    for signal, bounds in scenario.expect.numbers.items():
+    for signal, bounds in {**scenario.expect.numbers, **scenario.expect.discovered}.items():
         assert _in_range(numbers.get(signal), bounds), (signal, numbers.get(signal), bounds)
     # The decisive log lines are shown as examples, or counted under a playbook's category
     # (the examples are only the newest few lines of each, so which appear varies with time).

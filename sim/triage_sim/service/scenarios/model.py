@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -104,6 +104,10 @@ class Expectation:
     heap_frame: str | None = None
     #: The service's own frame the profile findings should name (attribution past libraries).
     own_frame: str | None = None
+    #: Numbers (as ``numbers``) the walk finds only by discovering series under names no
+    #: known exporter uses; checks with fixed metric names cannot compute them.
+    discovered: Mapping[str, tuple[float | None, float | None]] = field(
+        default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
