@@ -12,7 +12,10 @@ produce:
 - ``variant``: one cause of a family replaced by another (frames, spans, logs swapped);
 - ``healthy``: the walk's numbers with every change at its earlier level, a normal profile;
 - ``noisy``: healthy plus two weak, unrelated signals;
-- ``mixed``: two causes at once (both must be in the top 2).
+- ``mixed``: two causes at once (both must be in the top 2);
+- ``perturbed``: each walk's signals with every number, frame share, log count and span share
+  jittered (seeded; numbers by a log-normal factor of sigma 0.3, counts by 0.3-1.5x), added
+  after the weights were last tuned and all held out.
 
 ``HELD_OUT`` scenarios were fixed before any weight was tuned and are never looked at while
 tuning; the bench reports their accuracy separately.
@@ -21,6 +24,8 @@ tuning; the bench reports their accuracy separately.
 from __future__ import annotations
 
 import json
+import math
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,6 +277,38 @@ def _conventions() -> list[BenchScenario]:
     return out
 
 
+PERTURBATIONS = 3
+
+
+def _jitter(signals: Signals, seed: int) -> Signals:
+    rng = random.Random(seed)
+
+    def factor(sigma: float = 0.3) -> float:
+        return math.exp(rng.gauss(0.0, sigma))
+
+    numbers = {k: (v if k == "deploy.changed" else v * factor())
+               for k, v in signals.numbers.items()}
+    frames = [f.model_copy(update={"flat": min(1.0, f.flat * factor(0.2)),
+                                   "cum": min(1.0, f.cum * factor(0.2))})
+              for f in signals.frames]
+    logs = {k: max(1, round(v * rng.uniform(0.3, 1.5))) for k, v in signals.log_patterns.items()}
+    spans = {k: min(1.0, v * factor(0.15)) for k, v in signals.span_categories.items()}
+    return signals.model_copy(update={"numbers": numbers, "frames": frames,
+                                      "log_patterns": logs, "span_categories": spans})
+
+
+def _perturbed() -> list[BenchScenario]:
+    out = []
+    for base, (alert, expected) in _BASES.items():
+        signals = _load(base)
+        for index in range(PERTURBATIONS):
+            seed = sum(map(ord, base)) * 31 + index
+            out.append(BenchScenario(f"{base}~{index + 1}", "perturbed", "otel", alert,
+                                     _jitter(signals, seed), (expected,), "walk, jittered",
+                                     held_out=True))
+    return out
+
+
 def scenarios() -> list[BenchScenario]:
     """Every bench scenario, ``held_out`` set from ``HELD_OUT``."""
     cases = _conventions()
@@ -279,5 +316,6 @@ def scenarios() -> list[BenchScenario]:
                             kind, "otel", alert, build(), expected, "walk, edited")
               for name, kind, alert, build, expected in _DERIVED]
     cases += _controls() + _mixes()
-    return [BenchScenario(c.name, c.kind, c.convention, c.alert, c.signals, c.expected,
-                          c.origin, c.name in HELD_OUT) for c in cases]
+    tuned = [BenchScenario(c.name, c.kind, c.convention, c.alert, c.signals, c.expected,
+                           c.origin, c.name in HELD_OUT) for c in cases]
+    return tuned + _perturbed()
