@@ -83,20 +83,26 @@ def _signal_factor(leaf: SignalCondition, observed: float) -> float:
 
 def normal_share(leaf: FrameCondition, baseline: Sequence[FrameShare]) -> float:
     """What the frames ``leaf`` looks for take in the baseline (0 when absent)."""
-    outcome = frame_outcome(_owned(baseline, leaf.owner), leaf.frame, 0.0, leaf.share,
+    outcome = frame_outcome(_owned(baseline, leaf), leaf.frame, 0.0, leaf.share,
                             leaf.under_worker)
     return outcome.value or 0.0
 
 
-def _owned(frames: Sequence[FrameShare], owner: re.Pattern[str] | None) -> list[FrameShare]:
-    if owner is None:
-        return list(frames)
-    return [f for f in frames if f.owner is not None and owner.search(f.owner)]
+def _owned(frames: Sequence[FrameShare], leaf: FrameCondition) -> list[FrameShare]:
+    """The frames whose own-code owner the condition accepts."""
+    return [f for f in frames if _owner_ok(f.owner, leaf.owner, leaf.owner_excludes)]
+
+
+def _owner_ok(owner: str | None, wanted: re.Pattern[str] | None,
+              excluded: re.Pattern[str] | None) -> bool:
+    if wanted is not None and not (owner and wanted.search(owner)):
+        return False
+    return not (excluded is not None and owner and excluded.search(owner))
 
 
 def _grade_frame(leaf: FrameCondition, signals: Signals, reading: Reading,
                  baseline: Sequence[FrameShare]) -> Graded:
-    frames = _owned(reading.frames(signals), leaf.owner)
+    frames = _owned(reading.frames(signals), leaf)
     outcome = frame_outcome(frames, leaf.frame, leaf.min_share, leaf.share, leaf.under_worker)
     if outcome.value is None:
         return Graded(outcome, 0.0)

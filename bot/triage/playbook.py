@@ -230,7 +230,8 @@ class SignalCondition(_Strict):
 
 class FrameCondition(_Strict):
     """A profile frame (regex) taking at least ``min_share`` of the profile above its normal
-    share; with ``owner``, only frames whose first own-code caller matches it count.
+    share; with ``owner`` only frames whose first own-code caller matches it count, with
+    ``owner_excludes`` frames whose own-code caller matches it do not.
     """
 
     frame: Regex
@@ -238,6 +239,7 @@ class FrameCondition(_Strict):
     share: Literal["flat", "cum"] = "cum"
     under_worker: bool | None = None
     owner: Regex | None = None
+    owner_excludes: Regex | None = None
 
 
 class LogCondition(_Strict):

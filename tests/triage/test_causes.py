@@ -122,6 +122,7 @@ def test_growth_under_a_cache_insert_is_retention_not_an_arc_cycle(
     assert _ids(diagnosis)[0] == "memory-growth/unbounded-cache"
     arc = next(c for c in diagnosis.candidates if c.cause == "arc-cycle")
     assert any("SessionCache::insert" in reason for reason in arc.contradicting)
+    assert not any("Arc" in reason for reason in arc.supporting)  # never both for and against
     memory = playbooks.get("memory-growth")
     assert memory is not None
     findings = evaluate(memory, signals, StepName.PROFILE)
