@@ -18,6 +18,7 @@ from bot.config import AccessConfig, Settings
 from bot.sources.pprof.client import PprofClient, profile_executor
 from bot.sources.registry import Sources
 from bot.store.alerts import AlertStateStore
+from bot.store.baselines import BaselineStore
 from bot.store.claims import ClaimStore
 from bot.store.connection import Redis
 from bot.store.incidents import IncidentStore
@@ -45,7 +46,8 @@ async def open_walk(settings: Settings, redis: Redis, keys: Keys, *,
     processes = profile_executor()
     stores = WalkStores(
         incidents=IncidentStore(redis, keys), walk=WalkStore(redis, keys),
-        alerts=AlertStateStore(redis, keys), claims=ClaimStore(redis, keys))
+        alerts=AlertStateStore(redis, keys), claims=ClaimStore(redis, keys),
+        baselines=BaselineStore(redis, keys))
     try:
         sources = await Sources.open(settings.backends, threads)
         try:

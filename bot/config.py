@@ -167,6 +167,9 @@ class ScheduleConfig(_Strict):
     memory_watch_every: Duration = 300.0
     memory_watch_horizon: Duration = 7200.0
     memory_watch_action: Literal["incident", "warn"] = "incident"
+    #: How often calm services' CPU profiles refresh their baselines (None: never; the
+    #: diagnosis then judges frames by rules of thumb).
+    profile_baseline_every: Duration | None = 3600.0
     digest_at: str | None = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     digest_timezone: str = "UTC"
     lease: Duration = 15.0
@@ -229,6 +232,9 @@ class RedisConfig(_Strict):
     key_prefix: str = Field(default="triage", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
+_CRATE_PATH_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*(::)?$")
+
+
 class ServiceConfig(_Strict):
     """One entry of the service catalog: everything the bot may query for a service."""
 
@@ -242,6 +248,19 @@ class ServiceConfig(_Strict):
     pprof: HttpUrl | None = None
     memory_limit: ByteSize | None = None
     metrics: dict[str, str] = Field(default_factory=dict)
+    #: Crate path prefixes of the service's own code (``checkout``, ``shop_common``), so
+    #: profile findings name its frames rather than allocator or library frames; unset, the
+    #: service's name (``order-api`` -> ``order_api``) is used.
+    code_prefixes: list[str] = Field(default_factory=list)
+
+    @field_validator("code_prefixes")
+    @classmethod
+    def _crate_paths(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            if not _CRATE_PATH_RE.match(prefix):
+                raise ValueError(f"invalid code prefix {prefix!r}: a crate path such as "
+                                 "checkout or shop_common::orders")
+        return value
 
     @field_validator("metrics")
     @classmethod

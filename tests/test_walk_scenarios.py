@@ -8,6 +8,7 @@ right playbook must lead and the scenario's decisive findings must be there.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 from bot.app import Runtime
 from bot.models import Section, StepName, StepResult, StepStatus
+from bot.triage.walk import merge_signals
 from tests.support.bot_harness import BotHarness, populate, running_bot
 from tests.support.scenario_prometheus import ScenarioPrometheus, scenario_prometheus
 from triage_sim.service.scenarios import SCENARIOS, Scenario
@@ -38,6 +40,8 @@ async def scenario_bot(scenario: Scenario, prometheus: ScenarioPrometheus, redis
         overrides: dict[str, Any] = {
             "backends": {"prometheus": prometheus.url, "loki": service.base_url,
                          "jaeger": service.base_url, "timeout_seconds": 20},
+            # No calm-period profiling of the stand-in while the walk profiles it.
+            "schedule": {"digest_at": None, "profile_baseline_every": None},
             "services": [entry]}
         runtime = Runtime(channel_interval_s=0.01, drain_seconds=5, profile_seconds=1)
         async with running_bot(redis_url, key_prefix, slack=slack, runtime=runtime,
@@ -57,6 +61,21 @@ async def walk_all_steps(bot: BotHarness, scenario: Scenario) -> dict[StepName, 
         await bot.sender.click(scenario.channel, latest.ts, f"walk.step.{step}")
         await bot.idle(within=60)
     return await bot.services.triage.walk.stores.walk.results("INC-1")
+
+
+def dump_signals(name: str, results: dict[StepName, StepResult]) -> None:
+    """With TRIAGE_DUMP_SIGNALS=<dir>, keep the walk's merged signals for the accuracy bench.
+
+    bench/diagnosis_accuracy.py ranks these (and variants of them): signals the real step code
+    produced over the scenario's telemetry.
+    """
+    target = os.environ.get("TRIAGE_DUMP_SIGNALS")
+    if not target:
+        return
+    merged = merge_signals(results[step].signals for step in StepName if step in results)
+    os.makedirs(target, exist_ok=True)
+    with open(os.path.join(target, f"{name}.json"), "w", encoding="utf-8") as out:
+        out.write(merged.model_dump_json(indent=1) + "\n")
 
 
 def _in_range(value: float | None, bounds: tuple[float | None, float | None]) -> bool:
@@ -86,8 +105,11 @@ async def test_walk_finds_the_scenario(name: str, scenario_prometheus: ScenarioP
         {s: r.error for s, r in results.items()}
     assert diagnosis is not None and diagnosis.leader is not None
     assert diagnosis.leader.playbook == scenario.playbook, diagnosis.candidates[:3]
+    assert diagnosis.leader.cause == scenario.cause, diagnosis.candidates[:3]
+    assert diagnosis.verdict == "leading", diagnosis.reasons
+    dump_signals(name, results)
     numbers = {k: v for r in results.values() for k, v in r.signals.numbers.items()}
-    for signal, bounds in scenario.expect.numbers.items():
+    for signal, bounds in {**scenario.expect.numbers, **scenario.expect.discovered}.items():
         assert _in_range(numbers.get(signal), bounds), (signal, numbers.get(signal), bounds)
     # The decisive log lines are shown as examples, or counted under a playbook's category
     # (the examples are only the newest few lines of each, so which appear varies with time).
@@ -110,6 +132,11 @@ async def test_walk_finds_the_scenario(name: str, scenario_prometheus: ScenarioP
     if profile.frames_kind == "heap_diff" and scenario.expect.heap_frame:
         assert scenario.expect.heap_frame in _all_text(results[StepName.PROFILE])
     assert profile.frames_kind == ("heap_diff" if scenario.expect.heap_frame else "cpu")
+    if scenario.expect.own_frame:
+        assert scenario.expect.own_frame in _all_text(results[StepName.PROFILE])
+    if scenario.cause:
+        assert any(f.key == f"{scenario.playbook}/{scenario.cause}.reproduce"
+                   for f in results[StepName.PROFILE].findings)
     assert any(m.files for m in thread), "charts were uploaded to the thread"
     # The RCA drafted from this evidence names the scenario's cause and cites its numbers.
     playbook = bot.services.triage.walk.playbooks.get(scenario.playbook)
@@ -117,4 +144,6 @@ async def test_walk_finds_the_scenario(name: str, scenario_prometheus: ScenarioP
     root = rca.text(Section.ROOT_CAUSE)
     assert f"Most likely: {playbook.title}" in root
     assert any(cause in root for cause in playbook.rca.root_causes)
+    if scenario.cause:
+        assert "Reproduce locally:" in root
     assert rca.citations and "[1]" in rca.text(Section.SYMPTOM)

@@ -145,6 +145,10 @@ def job_specs(schedule: ScheduleConfig) -> list[JobSpec]:
         JobSpec("status-updates", Every(status_every), "bot.jobs.status_updates:sweep",
                 _sweep_timeout(status_every)),
     ]
+    if schedule.profile_baseline_every is not None:
+        every = schedule.profile_baseline_every
+        specs.append(JobSpec("profile-baseline", Every(every),
+                             "bot.jobs.profile_baseline:sweep", _sweep_timeout(every)))
     if schedule.digest_at is not None:
         hour, minute = (int(part) for part in schedule.digest_at.split(":"))
         daily = DailyAt(hour, minute, schedule.digest_timezone)

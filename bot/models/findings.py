@@ -109,6 +109,22 @@ class FrameShare(_Model):
     flat: float
     cum: float
     under_worker: bool = False
+    #: The first frame of the service's own code between this function and the root of its
+    #: heaviest stack (``checkout::cache::SessionCache::insert`` above ``Arc::new``), if any.
+    owner: str | None = None
+
+
+class ProfileBaseline(_Model):
+    """A service's CPU frame shares in calm periods: what "normal" is for its profile.
+
+    Kept by the profile-baseline job (a moving average over calm-period profiles); the
+    diagnosis counts a frame only by how far its share in an incident is above this.
+    """
+
+    service: str
+    frames: list[FrameShare] = Field(default_factory=list)
+    profiles: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class Signals(_Model):
@@ -140,20 +156,50 @@ class StepResult(_Model):
 
 
 class Candidate(_Model):
-    """A failure pattern under consideration, with the evidence for and against it."""
+    """A failure cause under consideration, with the evidence for and against it.
+
+    ``playbook`` is the playbook (the family of causes) it comes from; ``cause`` the cause's key
+    within it (None for a playbook that names a single cause). ``evidence`` is the score the
+    evidence alone gave it, without the alert's seed.
+    """
 
     playbook: str
     title: str
     score: float
     supporting: list[str] = Field(default_factory=list)
     contradicting: list[str] = Field(default_factory=list)
+    cause: str | None = None
+    family: str | None = None
+    evidence: float = 0.0
+
+    @property
+    def id(self) -> str:
+        """``playbook/cause``, or the playbook's id for a single-cause playbook."""
+        return f"{self.playbook}/{self.cause}" if self.cause else self.playbook
+
+
+Verdict = Literal["pending", "leading", "inconclusive"]
 
 
 class Diagnosis(_Model):
-    """The ranking after the latest step; ``candidates[0]`` is the leader."""
+    """The ranking after the latest step; ``candidates[0]`` is the leader.
+
+    ``verdict`` says whether the leader is a conclusion (``leading``), whether the evidence does
+    not single one out (``inconclusive``: ``reasons`` say why, ``checked_normal`` what was looked
+    at and found normal, ``next_checks`` what to look at next), or nothing has run yet.
+    """
 
     candidates: list[Candidate]
     updated_at: datetime = Field(default_factory=utcnow)
+    verdict: Verdict = "leading"
+    reasons: list[str] = Field(default_factory=list)
+    checked_normal: list[str] = Field(default_factory=list)
+    next_checks: list[str] = Field(default_factory=list)
+
+    @property
+    def inconclusive(self) -> bool:
+        """Whether the evidence does not single out a cause."""
+        return self.verdict == "inconclusive"
 
     @property
     def leader(self) -> Candidate | None:

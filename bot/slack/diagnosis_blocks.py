@@ -19,6 +19,7 @@ __all__ = [
     "PRO_ICON",
     "diagnosis_blocks",
     "diagnosis_text",
+    "inconclusive_lines",
     "reason_lines",
 ]
 
@@ -66,13 +67,36 @@ def _rank_icon(index: int) -> str:
 
 def candidate_block(candidate: Candidate, index: int) -> Block:
     """One candidate: rank, title, score, playbook, then its reasons for and against."""
-    head = (f"{_rank_icon(index)} *{escape_clip(candidate.title, CANDIDATE_TITLE_CHARS)}* · "
-            f"score {score_text(candidate.score)} · {inline_code(candidate.playbook, 80)}")
+    family = f"{escape_clip(candidate.family, 80)} › " if candidate.family and candidate.cause \
+        else ""
+    head = (f"{_rank_icon(index)} {family}*{escape_clip(candidate.title, CANDIDATE_TITLE_CHARS)}*"
+            f" · score {score_text(candidate.score)} · {inline_code(candidate.id, 80)}")
     lines = reason_lines(candidate, supporting=8, contradicting=5,
                          budget=SECTION_BUDGET - len(head))
     if not candidate.supporting and not candidate.contradicting:
         lines = ["_no evidence either way yet: ranked by the alert alone_"]
     return section("\n".join([head, *lines]))
+
+
+def inconclusive_lines(diagnosis: Diagnosis, *, normal: int = 8, checks: int = 5) -> list[str]:
+    """Why the ranking is inconclusive, what was checked and normal, what to look at next."""
+    lines = [":grey_question: *Inconclusive:* "
+             + escape_clip("; ".join(diagnosis.reasons), 600)]
+    lines += [f":white_check_mark: normal: {escape_clip(text, 200)}"
+              for text in diagnosis.checked_normal[:normal]]
+    lines += [f":mag: next: {escape_clip(text, 200)}" for text in diagnosis.next_checks[:checks]]
+    return lines
+
+
+def _clip_lines(lines: Sequence[str], budget: int = SECTION_BUDGET) -> str:
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > budget:
+            break
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept)
 
 
 def _overflow(rest: Sequence[Candidate]) -> Block:
@@ -93,6 +117,8 @@ def diagnosis_blocks(diagnosis: Diagnosis) -> list[Block]:
         blocks.append(section("No candidate pattern yet: run a step and the ranking appears "
                               "here."))
         return blocks
+    if diagnosis.inconclusive:
+        blocks.append(section(_clip_lines(inconclusive_lines(diagnosis))))
     room = MAX_BLOCKS_MESSAGE - len(blocks)
     candidates = diagnosis.candidates
     shown = candidates if len(candidates) <= room else candidates[: room - 1]
@@ -108,5 +134,8 @@ def diagnosis_text(diagnosis: Diagnosis) -> str:
     if leader is None:
         return "No candidate failure pattern yet."
     count = len(diagnosis.candidates)
+    if diagnosis.inconclusive:
+        return escape_clip(f"Inconclusive: {'; '.join(diagnosis.reasons)}. Leading hypothesis: "
+                           f"{leader.title} (score {score_text(leader.score)})", 300)
     return escape_clip(f"Leading candidate: {leader.title} (score {score_text(leader.score)}), "
                        f"{count} candidate{'s' if count != 1 else ''} ranked", 300)

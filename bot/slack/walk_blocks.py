@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.models import STEP_ORDER, Diagnosis, StepName, StepStatus
+from bot.models import STEP_ORDER, Candidate, Diagnosis, StepName, StepStatus
 from bot.slack.blocks import Block, actions, button, context, section
-from bot.slack.diagnosis_blocks import reason_lines, score_text
+from bot.slack.diagnosis_blocks import inconclusive_lines, reason_lines, score_text
 from bot.slack.findings_blocks import STATUS_ICONS, STATUS_WORDS, STEP_TITLES, escape_clip
 
 __all__ = [
@@ -104,6 +104,8 @@ def _leader_blocks(diagnosis: Diagnosis | None) -> list[Block]:
     if diagnosis is None or leader is None:
         return [context(":grey_question: No leading candidate yet: each step's evidence "
                         "ranks the possible failure patterns.")]
+    if diagnosis.inconclusive:
+        return _inconclusive_blocks(diagnosis, leader)
     head = (f":dart: *Leading candidate:* {escape_clip(leader.title, 150)} "
             f"(score {score_text(leader.score)})")
     lines = reason_lines(leader, supporting=3, contradicting=1, budget=2900 - len(head))
@@ -117,6 +119,18 @@ def _leader_blocks(diagnosis: Diagnosis | None) -> list[Block]:
             f"Runner-up: {escape_clip(runner.title, 100)} ({score_text(runner.score)}) · "
             f"{len(diagnosis.candidates)} candidates ranked · full ranking in the thread"))
     return blocks
+
+
+def _inconclusive_blocks(diagnosis: Diagnosis, leader: Candidate) -> list[Block]:
+    """The card says "inconclusive" plainly, with what was normal and what to check next."""
+    lines = inconclusive_lines(diagnosis, normal=3, checks=2)
+    text = "\n".join(lines)
+    if len(text) > 2900:
+        text = text[:2899] + "…"
+    return [section(text), context(
+        f"Leading hypothesis, not a conclusion: {escape_clip(leader.title, 100)} "
+        f"({score_text(leader.score)}) · {len(diagnosis.candidates)} candidates ranked · "
+        "full ranking in the thread")]
 
 
 def walk_section(

@@ -124,6 +124,20 @@ def parse_names_answer(doc: Any) -> set[str]:
     return {as_str(name, f"data[{i}]") for i, name in enumerate(names)}
 
 
+def parse_metadata_answer(doc: Any) -> dict[str, str]:
+    """A ``/api/v1/metadata`` answer: metric family -> type (counter, gauge, histogram, ...)."""
+    families, _ = parse_envelope(doc)
+    if not isinstance(families, dict):
+        return {}
+    types: dict[str, str] = {}
+    for name, entries in families.items():
+        if isinstance(name, str) and isinstance(entries, list) and entries:
+            first = entries[0]
+            if isinstance(first, dict) and isinstance(first.get("type"), str):
+                types[name] = first["type"]
+    return types
+
+
 class PrometheusClient:
     """Instant, range and exemplar queries and metric names, each under one deadline."""
 
@@ -205,6 +219,11 @@ class PrometheusClient:
     ) -> set[str]:
         """Every metric name with a series matching the service's ``matchers`` in ``window``."""
         return await self._names(prom_selector(matchers), window)
+
+    async def metadata(self) -> dict[str, str]:
+        """Metric family -> type from ``/api/v1/metadata`` (one entry per family)."""
+        return await self._get("/api/v1/metadata", {"limit_per_metric": "1"},
+                               parse_metadata_answer)
 
     async def existing_metrics(
         self, names: Iterable[str], matchers: Mapping[str, str], window: TimeWindow | None = None

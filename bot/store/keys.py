@@ -106,8 +106,14 @@ class Keys:
         """The incident's latest key metrics (JSON), refreshed by the vitals job."""
         return f"{self.prefix}:incident:{iid}:vitals"
 
+    def profile_baseline(self, service: str) -> str:
+        """A service's calm-period CPU frame shares (JSON), kept by the profile-baseline job."""
+        return f"{self.prefix}:service:{_digest(service)}:profile-baseline"
+
 
 #: How many job runs ``Keys.job_runs`` keeps (enough to see the last takeover).
 JOB_RUNS_KEPT = 500
 #: How long an incident's key metrics outlive their last refresh (a resolved card keeps them).
 VITALS_TTL_SECONDS = 14 * 24 * 3600
+#: A baseline not refreshed for this long (the job stopped, the service went away) expires.
+PROFILE_BASELINE_TTL_SECONDS = 14 * 24 * 3600

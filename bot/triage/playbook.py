@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.models import Severity
+from bot.models import FrameShare, Severity
 from bot.triage.playbook_values import (
     UNIT_KINDS,
     Category,
@@ -48,6 +48,7 @@ from bot.triage.signal_names import NUMBERS
 __all__ = [
     "AllOf",
     "AnyOf",
+    "Cause",
     "Condition",
     "FrameCondition",
     "FrameHint",
@@ -174,6 +175,17 @@ class FrameHint(_Strict):
     share: Literal["flat", "cum"] = "cum"
     under_worker: bool | None = None
     severity: Severity = Severity.WARNING
+    #: Only frames whose own-code owner matches ``owner`` (and not ``owner_excludes``) count,
+    #: so the hint follows the service's frame: a cache insert is retention, not a cycle.
+    owner: Regex | None = None
+    owner_excludes: Regex | None = None
+
+    def counts(self, frame: FrameShare) -> bool:
+        """Whether ``frame``'s owner lets it count for this hint."""
+        if self.owner is not None and not (frame.owner and self.owner.search(frame.owner)):
+            return False
+        return not (self.owner_excludes is not None and frame.owner
+                    and self.owner_excludes.search(frame.owner))
 
 
 class ProfileStep(_Strict):
@@ -217,12 +229,17 @@ class SignalCondition(_Strict):
 
 
 class FrameCondition(_Strict):
-    """A profile frame (regex) taking at least ``min_share`` of the profile."""
+    """A profile frame (regex) taking at least ``min_share`` of the profile above its normal
+    share; with ``owner`` only frames whose first own-code caller matches it count, with
+    ``owner_excludes`` frames whose own-code caller matches it do not.
+    """
 
     frame: Regex
     min_share: Share = 0.05
     share: Literal["flat", "cum"] = "cum"
     under_worker: bool | None = None
+    owner: Regex | None = None
+    owner_excludes: Regex | None = None
 
 
 class LogCondition(_Strict):
@@ -325,6 +342,28 @@ class DiagnosisSpec(_Strict):
     contradicts: list[Weighted] = Field(default_factory=list)
 
 
+class Cause(_Strict):
+    """One specific cause within a playbook's family: its own candidate in the ranking.
+
+    Its score is the family's (the playbook's ``diagnosis``) plus its own ``supports`` minus
+    its own ``contradicts``, so the evidence that tells the causes apart decides between them.
+    ``frames`` names the profile frame hints (keys) that are this cause's evidence;
+    ``reproduce`` is the skeleton of a local reproduction (``{signal:...}`` allowed).
+    """
+
+    key: Key
+    title: str = Field(min_length=1, max_length=150)
+    summary: str = Field(min_length=1)
+    prior: float = Field(default=0.0, ge=0, le=10)
+    supports: list[Weighted] = Field(default_factory=list)
+    contradicts: list[Weighted] = Field(default_factory=list)
+    frames: list[Key] = Field(default_factory=list)
+    root_cause: str = Field(min_length=1)
+    fixes: list[str] = Field(default_factory=list)
+    reproduce: TextTemplate = ""
+    next_check: str = ""
+
+
 class Rca(_Strict):
     """What this pattern contributes to the RCA draft."""
 
@@ -341,11 +380,34 @@ class Playbook(_Strict):
     title: str = Field(min_length=1, max_length=150)
     summary: str = Field(min_length=1)
     generic: bool = False
+    family: str | None = Field(default=None, max_length=150)
     matches: Matches = Field(default_factory=Matches)
     steps: Steps = Field(default_factory=Steps)
     findings: list[FindingRule] = Field(default_factory=list)
     diagnosis: DiagnosisSpec = Field(default_factory=DiagnosisSpec)
     rca: Rca = Field(default_factory=Rca)
+    causes: list[Cause] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _causes_distinct(self) -> Playbook:
+        keys = [c.key for c in self.causes]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"cause keys must be distinct: {keys}")
+        hints = {h.key for h in self.steps.profile.frames}
+        for cause in self.causes:
+            unknown = sorted(set(cause.frames) - hints)
+            if unknown:
+                raise ValueError(f"cause {cause.key} names unknown frame hints {unknown}")
+        return self
+
+    @property
+    def family_title(self) -> str:
+        """The family this playbook's causes are shown under."""
+        return self.family or self.title
+
+    def cause(self, key: str | None) -> Cause | None:
+        """The cause called ``key`` (None for None or an unknown key)."""
+        return next((c for c in self.causes if c.key == key), None)
 
     def signal_units(self) -> dict[str, str]:
         """Units of the signals this playbook's queries produce (for rendering values)."""

@@ -296,6 +296,9 @@ def _references(playbook: Playbook) -> Iterator[tuple[Loc, Literal["signal", "lo
         for index, weighted in enumerate(getattr(playbook.diagnosis, kind)):
             conditions.append((("diagnosis", kind, index, "when"), weighted.when))
             texts.append((("diagnosis", kind, index, "because"), weighted.because))
+    cause_conditions, cause_texts = _cause_references(playbook)
+    conditions += cause_conditions
+    texts += cause_texts
     for loc, condition in conditions:
         combined = "all" if isinstance(condition, AllOf) else "any"
         for position, leaf in enumerate(leaves(condition)):
@@ -307,6 +310,20 @@ def _references(playbook: Playbook) -> Iterator[tuple[Loc, Literal["signal", "lo
     for loc, text in texts:
         yield from ((loc, "signal", arg) for name, arg in template_fields(text)
                     if name == "signal" and arg)
+
+
+def _cause_references(playbook: Playbook) -> tuple[list[tuple[Loc, Condition]],
+                                                   list[tuple[Loc, str]]]:
+    """The conditions and text templates of the playbook's causes, with their locations."""
+    conditions: list[tuple[Loc, Condition]] = []
+    texts: list[tuple[Loc, str]] = []
+    for number, cause in enumerate(playbook.causes):
+        texts.append((("causes", number, "reproduce"), cause.reproduce))
+        for kind in ("supports", "contradicts"):
+            for index, weighted in enumerate(getattr(cause, kind)):
+                conditions.append((("causes", number, kind, index, "when"), weighted.when))
+                texts.append((("causes", number, kind, index, "because"), weighted.because))
+    return conditions, texts
 
 
 def _playbook_files(directory: Path) -> list[Path]:

@@ -23,6 +23,7 @@ from bot.models import (
     Section,
     SectionText,
     Severity,
+    Signals,
     StepName,
     StepResult,
     TimelineEvent,
@@ -30,7 +31,8 @@ from bot.models import (
     fingerprint,
     utcnow,
 )
-from bot.triage.playbook import Playbook
+from bot.triage.playbook import Cause, Playbook
+from bot.triage.reproduce import plan_lines
 
 _STEP_TITLES = {StepName.METRICS: "metrics", StepName.LOGS: "logs",
                 StepName.TRACES: "traces", StepName.PROFILE: "profile"}
@@ -96,17 +98,71 @@ def _contributing(playbook: Playbook | None, leader: Candidate | None,
 
 
 def _root_cause(playbook: Playbook | None, leader: Candidate | None,
-                results: Mapping[StepName, StepResult], citer: _Citer) -> str:
+                results: Mapping[StepName, StepResult], citer: _Citer,
+                diagnosis: Diagnosis | None = None) -> str:
     if playbook is None or leader is None:
         return "Not established yet: run the walk's steps so the evidence can rank the patterns."
-    lines = [f"Most likely: {playbook.title} (score {leader.score:.1f}). {playbook.summary}"]
-    profile = results.get(StepName.PROFILE)
-    if profile is not None:
-        lines += [citer.claim(StepName.PROFILE, f, 2) for f in profile.findings if f.hints][:3]
-        hints = [h for f in profile.findings for h in f.hints][:3]
-        lines += [f"Code: {hint}" for hint in hints]
-    lines += [f"Likely: {cause}" for cause in playbook.rca.root_causes[:4]]
+    cause = playbook.cause(leader.cause)
+    if diagnosis is not None and diagnosis.inconclusive:
+        lines = _inconclusive_lines(diagnosis, playbook, leader)
+    else:
+        lines = [f"Most likely: {playbook.title} (score {leader.score:.1f}). {playbook.summary}"]
+        if cause is not None:
+            lines.insert(0, f"Root cause: {cause.title}. {cause.root_cause}")
+    lines += _profile_claims(results, citer, cause.frames if cause is not None else [])
+    lines += [f"Likely: {text}" for text in _family_causes(playbook, cause)]
+    lines += _reproduction(cause, results)
     return _bullets(lines)
+
+
+def _inconclusive_lines(diagnosis: Diagnosis, playbook: Playbook, leader: Candidate
+                        ) -> list[str]:
+    """What an honest "we do not know yet" says: why, what was normal, what to do next."""
+    lines = ["Inconclusive: " + "; ".join(diagnosis.reasons) + "."]
+    lines += [f"Checked and normal: {text}" for text in diagnosis.checked_normal]
+    lines += [f"Next: {text}" for text in diagnosis.next_checks]
+    lines.append(f"Leading hypothesis so far: {playbook.title} / {leader.title} "
+                 f"(score {leader.score:.1f}), not a conclusion.")
+    return lines
+
+
+def _profile_claims(results: Mapping[StepName, StepResult], citer: _Citer,
+                    cause_frames: Sequence[str]) -> list[str]:
+    """Profile findings with hints, the leading cause's frames first, then by share."""
+    profile = results.get(StepName.PROFILE)
+    if profile is None:
+        return []
+    keys = tuple(f".frame.{key}" for key in cause_frames)
+
+    def order(finding: Finding) -> tuple[bool, float]:
+        share = finding.evidence[0].number if finding.evidence else None
+        return (not finding.key.endswith(keys) if keys else True, -(share or 0.0))
+
+    hinted = sorted((f for f in profile.findings if f.hints), key=order)[:3]
+    lines = [citer.claim(StepName.PROFILE, f, 2) for f in hinted]
+    return lines + [f"Code: {hint}" for f in hinted for hint in f.hints][:3]
+
+
+def _family_causes(playbook: Playbook, cause: Cause | None) -> list[str]:
+    """The family's root causes, the one matching the leading cause first."""
+    texts = list(playbook.rca.root_causes[:4])
+    if cause is not None:
+        texts.sort(key=lambda text: text != cause.root_cause)
+    return texts
+
+
+def _reproduction(cause: Cause | None, results: Mapping[StepName, StepResult]) -> list[str]:
+    """A local reproduction plan for the leading cause, built on the walk's evidence."""
+    signals = Signals()
+    for step in (StepName.METRICS, StepName.LOGS, StepName.TRACES, StepName.PROFILE):
+        if step in results:
+            found = results[step].signals
+            signals = signals.model_copy(update={
+                "numbers": {**signals.numbers, **found.numbers},
+                "frames": found.frames or signals.frames})
+    traces = results.get(StepName.TRACES)
+    slow = [f.title for f in traces.findings] if traces is not None else []
+    return plan_lines(cause, signals, slow)
 
 
 def _timeline(events: Sequence[TimelineEvent]) -> str:
@@ -129,14 +185,21 @@ def draft(incident: Incident, results: Mapping[StepName, StepResult],
     texts = {
         Section.SYMPTOM: _symptom(incident, results, citer),
         Section.CONTRIBUTING: _contributing(playbook, leader, results, citer),
-        Section.ROOT_CAUSE: _root_cause(playbook, leader, results, citer),
-        Section.FIX: _bullets(playbook.rca.fixes) if playbook else "",
+        Section.ROOT_CAUSE: _root_cause(playbook, leader, results, citer, diagnosis),
+        Section.FIX: _bullets(_fixes(playbook, leader)) if playbook else "",
         Section.PREVENTION: _bullets(playbook.rca.prevention) if playbook else "",
         Section.TIMELINE: _timeline(timeline),
     }
     return Rca(incident_id=incident.id, playbook=playbook.id if playbook else None,
                sections={s: SectionText(text=clip_section(t)) for s, t in texts.items()},
                citations=citer.citations)
+
+
+def _fixes(playbook: Playbook, leader: Candidate | None) -> list[str]:
+    """The leading cause's fixes first, then the family's."""
+    cause = playbook.cause(leader.cause) if leader is not None else None
+    own = list(cause.fixes) if cause is not None else []
+    return list(dict.fromkeys([*own, *playbook.rca.fixes]))
 
 
 def redraft(existing: Rca | None, fresh: Rca) -> Rca:

@@ -38,9 +38,20 @@ def step_report(result: StepResult) -> str:
 
 def diagnosis_report(diagnosis: Diagnosis, top: int = 4) -> str:
     """The leading candidates with their reasons."""
-    lines = ["== candidate failure patterns"]
+    lines = ["== candidate failure patterns", *_verdict_lines(diagnosis)]
     for number, candidate in enumerate(diagnosis.candidates[:top], start=1):
-        lines.append(f"  {number}. {candidate.title} (score {candidate.score:g})")
+        family = f"{candidate.family} › " if candidate.family and candidate.cause else ""
+        lines.append(f"  {number}. {family}{candidate.title} (score {candidate.score:g})")
         lines += [f"       + {reason}" for reason in candidate.supporting[:4]]
         lines += [f"       - {reason}" for reason in candidate.contradicting[:2]]
     return "\n".join(lines)
+
+
+def _verdict_lines(diagnosis: Diagnosis) -> list[str]:
+    """An inconclusive ranking says so first: why, what was normal, what to check next."""
+    if not diagnosis.inconclusive:
+        return []
+    lines = ["  INCONCLUSIVE: " + "; ".join(diagnosis.reasons)]
+    lines += [f"     normal: {text}" for text in diagnosis.checked_normal[:6]]
+    lines += [f"     next: {text}" for text in diagnosis.next_checks[:4]]
+    return lines

@@ -181,12 +181,26 @@ def frame_outcome(
     matched.sort(key=lambda f: (-of(f), f.function))
     total = of(matched[0]) if share == "cum" else sum(of(f) for f in matched)
     evidence = tuple(
-        Evidence(label=f.function + (" (on a Tokio worker)" if f.under_worker else ""),
+        Evidence(label=frame_label(f) + (" (on a Tokio worker)" if f.under_worker else ""),
                  value=f"{of(f):.1%} {share}", number=of(f), unit="ratio", source="profile step")
         for f in matched[:_EVIDENCE_FRAMES]
     )
-    return Outcome(total >= min_share, pattern.pattern, total, "ratio", matched[0].function,
+    return Outcome(total >= min_share, pattern.pattern, total, "ratio", frame_label(matched[0]),
                    evidence)
+
+
+def owned_frame(frame: FrameShare) -> str:
+    """The frame a responder should look at: the first frame of the service's own code above
+    ``frame`` when the profile step found one (not the allocator or a library), else itself.
+    """
+    return frame.owner or frame.function
+
+
+def frame_label(frame: FrameShare) -> str:
+    """``owner (via function)`` when the frame has an own-code owner, else the function."""
+    if frame.owner and frame.owner != frame.function:
+        return f"{frame.owner} (via {frame.function})"
+    return frame.function
 
 
 def _check_leaf(leaf: Leaf, signals: Signals, reading: Reading) -> Outcome:
@@ -272,8 +286,8 @@ def evaluate(playbook: Playbook, signals: Signals, step: StepName | None) -> lis
     if step in (None, StepName.PROFILE):
         frames = reading.frames(signals)
         for hint in playbook.steps.profile.frames:
-            outcome = frame_outcome(frames, hint.pattern, hint.min_share, hint.share,
-                                    hint.under_worker)
+            outcome = frame_outcome([f for f in frames if hint.counts(f)], hint.pattern,
+                                    hint.min_share, hint.share, hint.under_worker)
             if outcome.holds:
                 found.append(_frame_finding(playbook, hint, outcome))
     return found

@@ -20,6 +20,7 @@ from bot.models import (
     Diagnosis,
     EventKind,
     Finding,
+    FrameShare,
     Incident,
     Signals,
     StepName,
@@ -32,11 +33,14 @@ from bot.models import (
 )
 from bot.sources.window import TimeWindow
 from bot.store.alerts import AlertStateStore
+from bot.store.baselines import BaselineStore
 from bot.store.claims import ClaimStore
 from bot.store.incidents import IncidentStore
 from bot.store.walk import WalkStore
+from bot.triage.baseline import usable
 from bot.triage.diagnosis import rank
 from bot.triage.playbook_loader import PlaybookSet
+from bot.triage.reproduce import reproduction_finding
 from bot.triage.rules import evaluate
 from bot.triage.steps import logs, metrics, profile, traces
 from bot.triage.steps.base import Runner, StepContext, StepDeps, StepOutput
@@ -60,6 +64,8 @@ class WalkStores:
     walk: WalkStore
     alerts: AlertStateStore
     claims: ClaimStore
+    #: Services' calm-period profiles (None: the diagnosis uses its rules of thumb).
+    baselines: BaselineStore | None = None
 
 
 @dataclass(frozen=True)
@@ -167,7 +173,13 @@ class Walk:
             playbooks=self.playbooks, alertname=incident.labels.get("alertname"),
             labels=incident.labels, anomaly_start=saved.anomaly_start or alert_start,
             signals=await self.signals(incident.id), leader=leader, roles=saved.roles,
-            diagnosis=diagnosis)
+            diagnosis=diagnosis, baseline=await self.baseline(service.name))
+
+    async def baseline(self, service: str) -> list[FrameShare] | None:
+        """The service's calm-period CPU frame shares, once it has enough of them."""
+        if self.stores.baselines is None:
+            return None
+        return usable(await self.stores.baselines.get(service))
 
     async def _alert_start(self, incident: Incident) -> datetime | None:
         states = await self.stores.alerts.states(incident.id)
@@ -188,19 +200,29 @@ class Walk:
 
     def _rule_findings(self, ctx: StepContext, new: Signals, step: StepName) -> list[Finding]:
         signals = merge_signals([ctx.signals, new])
-        ranking = rank(self.playbooks, signals, ctx.alertname, ctx.labels)
+        ranking = rank(self.playbooks, signals, ctx.alertname, ctx.labels, ctx.baseline)
         found: list[Finding] = []
         for candidate in ranking.candidates[:RULE_CANDIDATES]:
             playbook = self.playbooks.get(candidate.playbook)
             if playbook is not None:
                 found.extend(evaluate(playbook, signals, step))
-        return found
+        return found + _reproduction(ranking, self.playbooks, signals, step)
 
     async def _rerank(self, incident: Incident) -> Diagnosis:
         diagnosis = rank(self.playbooks, await self.signals(incident.id),
-                         incident.labels.get("alertname"), incident.labels)
+                         incident.labels.get("alertname"), incident.labels,
+                         await self.baseline(incident.service or ""))
         await self.stores.walk.save_diagnosis(incident.id, diagnosis)
         return diagnosis
+
+
+def _reproduction(ranking: Diagnosis, playbooks: PlaybookSet, signals: Signals,
+                  step: StepName) -> list[Finding]:
+    """After the profile step, the leading cause's local reproduction plan, in the thread."""
+    if step is not StepName.PROFILE:
+        return []
+    plan = reproduction_finding(ranking, playbooks, signals)
+    return [plan] if plan is not None else []
 
 
 def merge_signals(parts: Iterable[Signals]) -> Signals:

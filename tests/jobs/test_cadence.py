@@ -45,7 +45,8 @@ def test_an_unknown_time_zone_is_a_config_error_at_startup() -> None:
 
 def test_the_job_table_follows_the_configuration() -> None:
     specs = {s.name: s for s in job_specs(ScheduleConfig())}
-    assert set(specs) == {"reminders", "vitals", "memory-watch", "status-updates", "digest"}
+    assert set(specs) == {"reminders", "vitals", "memory-watch", "status-updates",
+                          "profile-baseline", "digest"}
     assert specs["reminders"].cadence == Every(60.0)  # min(30 min / 4, 60 s)
     assert specs["vitals"].cadence == Every(300.0)
     assert specs["digest"].cadence == DailyAt(9, 0, "UTC")

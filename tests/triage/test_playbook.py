@@ -115,7 +115,8 @@ def test_each_shipped_playbook_explains_and_contributes_to_the_rca(
     playbook = shipped.get(playbook_id)
     assert playbook is not None
     assert len(playbook.summary) > 150
-    assert playbook.findings and playbook.diagnosis.supports
+    assert playbook.findings
+    assert playbook.diagnosis.supports or all(c.supports for c in playbook.causes)
     rca = playbook.rca
     assert rca.root_causes and rca.fixes and rca.prevention and rca.contributing_factors
 

@@ -8,14 +8,14 @@ step that says so, and goes on.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.config import ServiceConfig
-from bot.models import Diagnosis, Finding, Signals, Window
+from bot.models import Diagnosis, Finding, FrameShare, Signals, Window
 from bot.sources.pprof.client import PprofClient
 from bot.sources.registry import Sources
 from bot.sources.window import TimeWindow
@@ -42,6 +42,8 @@ class StepContext:
     roles: Mapping[str, str] = field(default_factory=dict)
     #: The ranking when the step started (the walk compares it with the one after).
     diagnosis: Diagnosis | None = None
+    #: The service's calm-period CPU frame shares (None: the diagnosis's rules of thumb).
+    baseline: Sequence[FrameShare] | None = None
 
 
 @dataclass(frozen=True)

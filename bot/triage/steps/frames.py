@@ -26,6 +26,7 @@ from bot.sources.pprof.analysis import (
 )
 from bot.sources.pprof.decode import decode
 from bot.sources.pprof.model import Profile
+from bot.triage.steps.ownership import owners
 
 __all__ = [
     "ALLOCATOR_FRAME",
@@ -68,6 +69,7 @@ class TopFrame:
     flat_share: float
     cum_share: float
     worker_fraction: float = 0.0
+    owner: str | None = None
 
     @property
     def under_worker(self) -> bool:
@@ -77,7 +79,7 @@ class TopFrame:
     def share(self) -> FrameShare:
         """As the signal the playbooks read."""
         return FrameShare(function=self.function, flat=self.flat_share, cum=self.cum_share,
-                          under_worker=self.under_worker)
+                          under_worker=self.under_worker, owner=self.owner)
 
 
 @dataclass(frozen=True)
@@ -137,27 +139,35 @@ def _cpu_sample(profile: Profile) -> str | None:
     return "samples" if any(t.type == "samples" for t in profile.sample_types) else None
 
 
-def cpu_report(profile: Profile, n: int = TOP_FRAMES, sample: str | None = None) -> FrameReport:
-    """Top ``n`` functions by flat and by cum, with shares and the under-worker fraction."""
+def cpu_report(profile: Profile, n: int = TOP_FRAMES, sample: str | None = None,
+               own: str | None = None) -> FrameReport:
+    """Top ``n`` functions by flat and by cum, with shares and the under-worker fraction.
+
+    ``own`` (a regex source, see ``ownership``) names the service's own code: each function
+    gets the own-code frame above it that carries most of its value.
+    """
     index = profile.sample_index(sample if sample is not None else _cpu_sample(profile))
     totals: FrameTotals = frame_totals(profile, index)
     top = select_top(totals.functions, n)
     under = worker_values(profile, index, (f.name for f in top))
+    owned = owners(((s.stack, s.values[index]) for s in profile.samples),
+                   (f.name for f in top), own)
     denominator = totals.total or 1
     frames = tuple(
         TopFrame(f.name, f.flat, f.cum, f.flat / denominator, f.cum / denominator,
-                 under[f.name] / f.cum if f.cum else 0.0)
+                 under[f.name] / f.cum if f.cum else 0.0, owned.get(f.name))
         for f in top
     )
     return FrameReport(totals.sample_type.type, totals.sample_type.unit, totals.total, frames)
 
 
-def cpu_report_from_bytes(data: bytes, n: int = TOP_FRAMES) -> FrameReport:
+def cpu_report_from_bytes(data: bytes, n: int = TOP_FRAMES, own: str | None = None
+                          ) -> FrameReport:
     """Decode and report in one call, so only the small report leaves a worker process."""
-    return cpu_report(decode(data), n)
+    return cpu_report(decode(data), n, own=own)
 
 
-def diff_report(diff: ProfileDiff, n: int = TOP_FRAMES) -> FrameReport:
+def diff_report(diff: ProfileDiff, n: int = TOP_FRAMES, own: str | None = None) -> FrameReport:
     """Functions that grew, as shares of the total growth (the sum of the stacks that grew).
 
     ``total`` is the net change (new total minus base total), which may be smaller than the
@@ -166,9 +176,12 @@ def diff_report(diff: ProfileDiff, n: int = TOP_FRAMES) -> FrameReport:
     growth = sum(stack.delta for stack in diff.grown_stacks()) or 1
     grown = [FunctionTotal(f.name, f.flat_delta, f.cum_delta) for f in diff.grown_functions()]
     grown.sort(key=lambda f: (-f.flat, f.name, -f.cum))
+    top = select_top(grown, n)
+    owned = owners(((s.stack, s.delta) for s in diff.grown_stacks()), (f.name for f in top), own)
     frames = tuple(
-        TopFrame(f.name, f.flat, f.cum, max(0, f.flat) / growth, max(0, f.cum) / growth)
-        for f in select_top(grown, n)
+        TopFrame(f.name, f.flat, f.cum, max(0, f.flat) / growth, max(0, f.cum) / growth,
+                 owner=owned.get(f.name))
+        for f in top
     )
     return FrameReport(diff.sample_type.type, diff.sample_type.unit,
                        diff.new_total - diff.base_total, frames)

@@ -13,6 +13,7 @@ from bot.models.units import human, times
 from bot.sources.series import Series
 from bot.sources.window import TimeWindow
 from bot.triage.anomaly import finite, median_or_nan
+from bot.triage.exporters import all_names
 from bot.triage.steps.metric_queries import SeriesQuery
 
 MAX_POINTS = 300
@@ -28,7 +29,8 @@ _MISSING = {
     "cpu": "CPU (no process_cpu_seconds_total or cAdvisor CPU)",
     "memory": "memory (no process_resident_memory_bytes or cAdvisor working set)",
     "tokio": "Tokio runtime metrics (no tokio_* series from tokio-metrics)",
-    "pool": "connection-pool metrics (no db_client_connection_* series)",
+    "pool": "connection-pool metrics (no db_client_connection_* series, and none found by "
+            "name or metadata)",
 }
 
 
@@ -209,6 +211,26 @@ def build_findings(r: MetricsReport) -> tuple[Signals, list[Finding]]:
             title=f"{len(r.failed)} queries were rejected by Prometheus",
             summary="; ".join(f"{k}: {v}" for k, v in sorted(r.failed.items()))))
     return Signals(numbers=numbers), b.findings
+
+
+def series_used(roles: Mapping[str, str], pinned: Mapping[str, str]) -> Finding:
+    """Which metric fills each role, and how it was chosen, so a responder can check it."""
+    known = all_names()
+
+    def origin(role: str, name: str) -> str:
+        if pinned.get(role) == name:
+            return "pinned in the catalog"
+        return "known exporter name" if name in known else "discovered (name and metadata)"
+
+    evidence = [Evidence(label=role, value=name, source=f"metrics step: {origin(role, name)}")
+                for role, name in sorted(roles.items())]
+    found = sum(1 for e in evidence if e.source.endswith("(name and metadata)"))
+    return Finding(key="metrics.series_used", step=StepName.METRICS, severity=Severity.INFO,
+                   title=f"Series used: {len(evidence)} metrics"
+                         + (f", {found} found by discovery" if found else ""),
+                   summary="The metric behind each measurement; pin another one with the "
+                           "service's `metrics:` in the catalog.",
+                   evidence=evidence)
 
 
 def _latency(b: _Builder, since: str) -> None:

@@ -109,6 +109,11 @@ def _pool_queries(roles: Mapping[str, str], matchers: Mapping[str, str], sel: st
         out.append(SeriesQuery("pool_utilisation", "Pool connections in use",
                                f"sum({conns}{used}) / sum({most}{sel})", "ratio", "level",
                                symptom=False))
+    elif (in_use := roles.get("pool_in_use")) and (most := roles.get("pool_max")):
+        # A discovered (or pinned) in-use gauge: no OpenTelemetry "state" label to select.
+        out.append(SeriesQuery("pool_utilisation", "Pool connections in use",
+                               f"sum({in_use}{sel}) / sum({most}{sel})", "ratio", "level",
+                               symptom=False))
     return out
 
 

@@ -9,22 +9,26 @@ signals the playbooks read. The window it decides is the one later steps look at
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.errors import QueryRejected
+from bot.errors import QueryRejected, SourceError
 from bot.models import Finding, Signals
 from bot.sources.selectors import matcher_list
 from bot.sources.series import Series
 from bot.sources.window import TimeWindow
 from bot.triage.anomaly import Shift, growth_start, mean_shift
+from bot.triage.discovery import DISCOVERABLE, Discovered, discover
 from bot.triage.exporters import ROLES, all_names
 from bot.triage.playbook_values import MissingRoleError
 from bot.triage.playbook_values import render_promql as render_playbook_promql
 from bot.triage.steps.base import StepContext, StepDeps, StepOutput
-from bot.triage.steps.metric_findings import MetricsReport, build_findings
+from bot.triage.steps.metric_findings import MetricsReport, build_findings, series_used
 from bot.triage.steps.metric_queries import SeriesQuery, instant_queries, series_queries
+
+log = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(hours=3)
 LEAD_IN = timedelta(minutes=5)
@@ -50,6 +54,7 @@ async def run(ctx: StepContext, deps: StepDeps) -> StepOutput:
     report = MetricsReport(ctx.service, full, window, start, roles, queries, series, values,
                            instants, failed)
     signals, findings = derive(report)
+    findings.append(series_used(roles, ctx.service.metrics))
     return StepOutput(findings=findings, signals=signals, window=window, anomaly_start=start,
                       roles=roles)
 
@@ -72,7 +77,8 @@ def playbook_queries(ctx: StepContext, roles: Mapping[str, str]) -> dict[str, st
 
 
 async def detect_roles(ctx: StepContext, deps: StepDeps, window: TimeWindow) -> dict[str, str]:
-    """role -> metric name: the catalog's explicit names, then the first known name found."""
+    """role -> metric name: the catalog's explicit names, then the first known name found,
+    then what discovery finds among the service's metrics for the roles still empty."""
     found = await deps.sources.prometheus.existing_metrics(
         sorted(all_names()), ctx.service.prometheus, window)
     roles: dict[str, str] = {}
@@ -81,8 +87,29 @@ async def detect_roles(ctx: StepContext, deps: StepDeps, window: TimeWindow) -> 
             if candidate.name in found:
                 roles[role] = candidate.name
                 break
-    roles.update({r: n for r, n in ctx.service.metrics.items() if r in ROLES})
-    return roles
+    pinned = {r: n for r, n in ctx.service.metrics.items() if r in ROLES or r in DISCOVERABLE}
+    roles.update(pinned)
+    discovered = await discover_roles(ctx, deps, window, roles)
+    return {**roles, **{role: d.name for role, d in discovered.items()}}
+
+
+async def discover_roles(ctx: StepContext, deps: StepDeps, window: TimeWindow,
+                         roles: Mapping[str, str]) -> dict[str, Discovered]:
+    """Roles no known exporter name filled, found among the service's metrics (best effort:
+    a Prometheus without the metadata endpoint, or a failure, leaves them empty)."""
+    missing = [r for r in DISCOVERABLE if r not in roles]
+    if "pool_connections" in roles:  # OpenTelemetry's pool gauge already gives "in use"
+        missing = [r for r in missing if r != "pool_in_use"]
+    if not missing:
+        return {}
+    prom = deps.sources.prometheus
+    try:
+        names = await prom.metric_names(ctx.service.prometheus, window)
+        types = await prom.metadata()
+    except SourceError as exc:
+        log.info("metric discovery skipped: %s", exc)
+        return {}
+    return discover(names, types, missing)
 
 
 def _collect(queries: Sequence[SeriesQuery], results: Sequence[object]

@@ -24,6 +24,7 @@ from bot.sources.pprof.client import BACKEND, CPU_PATH, HEAP_PATH
 from bot.sources.pprof.units import auto_label
 from bot.triage.steps.base import StepContext, StepDeps, StepOutput, stored_window
 from bot.triage.steps.frames import (
+    TOP_FRAMES,
     FrameReport,
     TopFrame,
     cpu_report_from_bytes,
@@ -31,6 +32,7 @@ from bot.triage.steps.frames import (
     frame_chain,
     leaf_frame,
 )
+from bot.triage.steps.ownership import code_prefixes, own_code_pattern
 
 __all__ = ["DEFAULT_CPU_SECONDS", "HEAP_SAMPLE", "cpu_seconds", "format_bytes", "profile_kind",
            "run"]
@@ -56,6 +58,11 @@ def cpu_seconds(ctx: StepContext, deps: StepDeps) -> int:
     return min(deps.profile_seconds or leader or DEFAULT_CPU_SECONDS, deps.max_profile_seconds)
 
 
+def own_code(ctx: StepContext) -> str | None:
+    """The regex of the service's own code frames (catalog prefixes, else its name)."""
+    return own_code_pattern(code_prefixes(ctx.service.name, ctx.service.code_prefixes))
+
+
 async def run(ctx: StepContext, deps: StepDeps) -> StepOutput:
     """Take the profile the leading playbook asks for and report its frames."""
     if profile_kind(ctx) == "heap_diff":
@@ -67,7 +74,8 @@ async def _cpu(ctx: StepContext, deps: StepDeps) -> StepOutput:
     seconds = cpu_seconds(ctx, deps)
     raw = await deps.pprof.fetch_cpu_raw(ctx.service, seconds)
     try:
-        report = await deps.pprof.analyze(raw, cpu_report_from_bytes)
+        report = await deps.pprof.analyze(raw, cpu_report_from_bytes, TOP_FRAMES,
+                                          own_code(ctx))
     except InputError as exc:  # not a profile, or one without sample types
         raise SourceUnavailable(
             BACKEND, f"{ctx.service.name}: the cpu profile is not usable: {exc}"
@@ -129,7 +137,8 @@ async def _heap_diff(ctx: StepContext, deps: StepDeps) -> StepOutput:
         deps.max_profile_seconds)
     diff = await _snapshots_diff(ctx, deps, interval)
     loop = asyncio.get_running_loop()
-    report = await loop.run_in_executor(deps.executor, diff_report, diff)
+    report = await loop.run_in_executor(deps.executor, diff_report, diff, TOP_FRAMES,
+                                        own_code(ctx))
     heap = _HeapReport(ctx, f"{HEAP_PATH} twice, {interval} s apart, {HEAP_SAMPLE}", interval)
     signals = Signals(numbers={"heap.growth_bytes": float(report.total)},
                       frames=report.shares(), frames_kind="heap_diff")

@@ -16,6 +16,7 @@ from triage_sim.service.scenarios import (
     generic,
     memory_growth,
     p99_latency,
+    pool_renamed,
     task_leak,
     tokio_starvation,
 )
@@ -36,7 +37,7 @@ __all__ = [
 SCENARIOS: MappingProxyType[str, Scenario] = MappingProxyType({
     module.SCENARIO.name: module.SCENARIO
     for module in (memory_growth, tokio_starvation, cpu_spike, p99_latency, async_deadlock,
-                   task_leak, generic)
+                   task_leak, generic, pool_renamed)
 })
 
 

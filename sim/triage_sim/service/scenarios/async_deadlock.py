@@ -144,6 +144,7 @@ SCENARIO = Scenario(
                     "histogram_quantile(0.99, sum by (le) (rate("
                     'axum_http_requests_duration_seconds_bucket{job="inventory"}[5m]))) > 1'),
     service=SERVICE, families=FAMILIES, logs=LOGS, traces=TRACES, profiles=PROFILES, cpu=CPU,
+    cause="mutex-across-await",
     expect=Expectation(
         numbers={"cpu.cores": (0.0, 0.15),
                  "cpu.change": (0.0, 0.3),

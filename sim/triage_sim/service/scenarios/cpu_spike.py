@@ -132,6 +132,7 @@ SCENARIO = Scenario(
                     "Container CPU of search is near its limit.",
                     'sum(rate(container_cpu_usage_seconds_total{job="search"}[5m])) > 3'),
     service=SERVICE, families=FAMILIES, logs=LOGS, traces=TRACES, profiles=PROFILES, cpu=CPU,
+    cause="debug-formatting",
     expect=Expectation(
         numbers={"cpu.cores": (3.0, 4.0),
                  "cpu.change": (4.0, 7.0),

@@ -145,6 +145,7 @@ SCENARIO = Scenario(
                     'sum(rate(http_requests_total{job="payments"}[5m])) > 0.05'),
     service=SERVICE, families=FAMILIES, logs=LOGS, traces=TRACES, profiles=PROFILES, cpu=CPU,
     restarts=STARTS,
+    cause="bad-deploy",
     expect=Expectation(
         numbers={"deploy.changed": (1, 1),
                  "process.restarts": (3, 5),

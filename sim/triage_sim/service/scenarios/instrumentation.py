@@ -51,6 +51,7 @@ __all__ = [
     "kube_state",
     "otel_http",
     "process_collector",
+    "sqlx_pool_metrics_rs",
     "tokio_runtime",
 ]
 
@@ -309,6 +310,30 @@ def db_pool(pool: Pool, resets: Sequence[float] = ()) -> list[Family]:
         counter("db_client_connection_timeouts",
                 "Connection attempts that timed out waiting for a connection.",
                 [(labels, pool.timeouts)], resets=resets, integer=True),
+    ]
+
+
+def sqlx_pool_metrics_rs(pool: Pool, resets: Sequence[float] = ()) -> list[Family]:
+    """The same pool through the ``metrics`` crate's Prometheus exporter with hand-picked
+    names, as many services export it: ``sqlx_pool_connections_in_use``,
+    ``sqlx_pool_connections_max``, ``sqlx_pool_acquire_duration_seconds`` (no OpenTelemetry
+    names, no ``state`` label), so the bot must discover them.
+    """
+    size = float(pool.max)
+    labels = {"pool": pool.name}
+
+    def used(t: float) -> float:
+        return min(size, max(0.0, pool.used(t)))
+
+    return [
+        gauges("sqlx_pool_connections_in_use", "Connections checked out of the pool.",
+               [(labels, used)], integer=True),
+        gauges("sqlx_pool_connections_max", "Configured maximum pool size.",
+               [(labels, flat(size))], integer=True),
+        histogram("sqlx_pool_acquire_duration_seconds",
+                  "Time spent acquiring a connection from the pool.", POOL_BUCKETS,
+                  [HistogramStream(labels, pool.acquire_rate, pool.fast, pool.slow,
+                                   pool.slow_share)], resets=resets),
     ]
 
 

@@ -168,6 +168,7 @@ SCENARIO = Scenario(
                     "RSS of checkout has grown steadily for over an hour.",
                     'deriv(process_resident_memory_bytes{job="checkout"}[30m]) > 50000'),
     service=SERVICE, families=FAMILIES, logs=LOGS, traces=TRACES, profiles=PROFILES, cpu=CPU,
+    cause="unbounded-cache",
     expect=Expectation(
         numbers={"rss.slope_bytes_per_s": (75_000, 110_000),
                  "memory.limit_bytes": (LIMIT, LIMIT),
@@ -178,5 +179,6 @@ SCENARIO = Scenario(
         log_lines=("session cache above soft limit", "evicted 0 expired sessions"),
         span_category="cache",
         heap_frame="alloc::sync::Arc<T>::new",
+        own_frame="checkout::cache::SessionCache::insert",
     ),
 )

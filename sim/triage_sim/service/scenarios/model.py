@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -102,6 +102,12 @@ class Expectation:
     cpu_frame: str | None = None
     under_worker: bool = False
     heap_frame: str | None = None
+    #: The service's own frame the profile findings should name (attribution past libraries).
+    own_frame: str | None = None
+    #: Numbers (as ``numbers``) the walk finds only by discovering series under names no
+    #: known exporter uses; checks with fixed metric names cannot compute them.
+    discovered: Mapping[str, tuple[float | None, float | None]] = field(
+        default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,8 @@ class Scenario:
     #: When the process (re)started within the history (a deploy, crashes): in-process
     #: counters restart from zero at these times.
     restarts: tuple[float, ...] = ()
+    #: The cause (within ``playbook``'s family) the walk should name first, if it has causes.
+    cause: str | None = None
     history_s: float = HISTORY_S
     start: float = ANOMALY_START_S
     alert_at: float = ANOMALY_START_S + ALERT_DELAY_S

@@ -149,6 +149,7 @@ SCENARIO = Scenario(
                     "histogram_quantile(0.99, sum by (le) (rate("
                     'http_server_request_duration_seconds_bucket{job="orders"}[5m]))) > 1'),
     service=SERVICE, families=FAMILIES, logs=LOGS, traces=TRACES, profiles=PROFILES, cpu=CPU,
+    cause="pool-exhaustion",
     expect=Expectation(
         numbers={"pool.utilisation": (0.95, 1.0),
                  "pool.wait_seconds": (1.0, 10.0),

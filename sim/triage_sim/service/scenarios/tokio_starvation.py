@@ -139,6 +139,7 @@ SCENARIO = Scenario(
                     "histogram_quantile(0.99, sum by (le) (rate("
                     'axum_http_requests_duration_seconds_bucket{job="pricing"}[5m]))) > 1'),
     service=SERVICE, families=FAMILIES, logs=LOGS, traces=TRACES, profiles=PROFILES, cpu=CPU,
+    cause="blocking-call",
     expect=Expectation(
         numbers={"tokio.busy_ratio": (0.9, 1.0),
                  "tokio.mean_poll_seconds": (0.05, 0.5),
