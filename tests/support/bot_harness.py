@@ -15,7 +15,6 @@ from aiohttp import web
 from bot.app import SERVICES, TASKS, Runtime, create_app
 from bot.config import Settings, settings_from_mapping
 from handlers.services import Services
-from tests.conftest import ROOT
 from triage_sim.slack.sender import SlackSender
 from triage_sim.slack.standin import SlackStandIn
 
@@ -104,8 +103,7 @@ def make_settings(slack: SlackStandIn, redis_url: str, key_prefix: str,
     raw = {**catalog_config(key_prefix), **(overrides or {})}
     env = {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": slack.api_url, "REDIS_URL": redis_url,
-           "TRIAGE_ALERT_TOKEN": ALERT_TOKEN, "SLACK_APP_TOKEN": "xapp-test-token",
-           "TRIAGE_PLAYBOOKS": str(ROOT / "playbooks")}
+           "TRIAGE_ALERT_TOKEN": ALERT_TOKEN, "SLACK_APP_TOKEN": "xapp-test-token"}
     return settings_from_mapping(raw, env, source="test-config")
 
 
