@@ -7,16 +7,22 @@ takes its weight away. A condition on evidence not gathered yet does neither, so
 sharpens step by step. The generic playbook is always a candidate, starting at its own prior
 whatever the alert, but it never ranks above a specific pattern with a positive score: it is
 the answer only when nothing else has evidence for it.
+
+Conditions that read one fact (``rules.FACTS``: RSS's slope, its growth ratio, the time to OOM)
+may hold on both sides at once, e.g. a slow slope on a large RSS. The score counts every weight
+as before; the candidate's reasons then show only the side that fact comes out on, so it never
+lists one fact both for and against itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from bot.models import Candidate, Diagnosis, Signals
 from bot.triage.playbook import Playbook, Weighted
 from bot.triage.playbook_loader import PlaybookSet
-from bot.triage.rules import Reading, check, render_text
+from bot.triage.rules import Reading, check, render_text, subjects
 
 __all__ = ["rank", "score"]
 
@@ -47,27 +53,52 @@ def rank(playbooks: PlaybookSet, signals: Signals, alertname: str | None,
     return Diagnosis(candidates=candidates)
 
 
+@dataclass(frozen=True)
+class _Held:
+    """A weighted condition that holds: signed weight, its reason, the facts it reads."""
+
+    weight: float
+    because: str
+    facts: frozenset[str]
+
+
 def score(playbook: Playbook, signals: Signals, prior: float,
           seed: list[str] | None = None) -> Candidate:
     """One playbook's score from ``prior`` and its weighted conditions that hold."""
     reading = Reading.of(playbook)
-    total = prior
-    supporting = list(seed or [])
-    contradicting: list[str] = []
-    for weighted in playbook.diagnosis.supports:
-        because = _because(weighted, signals, reading)
-        if because is not None:
-            total += weighted.weight
-            supporting.append(because)
-    for weighted in playbook.diagnosis.contradicts:
-        because = _because(weighted, signals, reading)
-        if because is not None:
-            total -= weighted.weight
-            contradicting.append(because)
-    return Candidate(playbook=playbook.id, title=playbook.title, score=round(total, _DIGITS),
-                     supporting=supporting, contradicting=contradicting)
+    held = [h for sign, conditions in ((1.0, playbook.diagnosis.supports),
+                                       (-1.0, playbook.diagnosis.contradicts))
+            for h in _holding(conditions, sign, signals, reading)]
+    shown = _shown(held)
+    return Candidate(
+        playbook=playbook.id, title=playbook.title,
+        score=round(prior + sum(h.weight for h in held), _DIGITS),
+        supporting=[*(seed or []), *(h.because for h in shown if h.weight > 0)],
+        contradicting=[h.because for h in shown if h.weight < 0])
 
 
-def _because(weighted: Weighted, signals: Signals, reading: Reading) -> str | None:
-    outcome = check(weighted.when, signals, reading)
-    return render_text(weighted.because, outcome, signals, reading) if outcome.holds else None
+def _holding(conditions: Sequence[Weighted], sign: float, signals: Signals,
+             reading: Reading) -> list[_Held]:
+    found = []
+    for weighted in conditions:
+        outcome = check(weighted.when, signals, reading)
+        if outcome.holds:
+            found.append(_Held(sign * weighted.weight,
+                               render_text(weighted.because, outcome, signals, reading),
+                               subjects(weighted.when)))
+    return found
+
+
+def _shown(held: list[_Held]) -> list[_Held]:
+    """``held`` less the losing side of each fact read both ways (both sides on a tie)."""
+    groups: list[list[_Held]] = []
+    for item in held:
+        joined = [g for g in groups if any(item.facts & other.facts for other in g)]
+        merged = [item, *(x for g in joined for x in g)]
+        groups = [g for g in groups if all(g is not j for j in joined)] + [merged]
+    hidden: set[int] = set()
+    for group in groups:
+        if any(h.weight > 0 for h in group) and any(h.weight < 0 for h in group):
+            net = sum(h.weight for h in group)
+            hidden |= {id(h) for h in group if net == 0 or (h.weight > 0) != (net > 0)}
+    return [h for h in held if id(h) not in hidden]

@@ -207,3 +207,36 @@ def test_heap_diff_allocator_frames_are_not_cpu_evidence(playbooks: PlaybookSet)
     assert order(diagnosis)[0] == "memory-growth"
     cpu = candidate(diagnosis, "cpu-spike")
     assert cpu.supporting == [] and cpu.score < 0
+
+
+def test_one_fact_is_never_listed_both_for_and_against(playbooks: PlaybookSet) -> None:
+    """A slow slope on a large RSS: "grows at 78.5 KiB/s" and "is flat (1×)" both hold."""
+    slope = 78.5 * 1024
+    signals = Signals(numbers={"rss.slope_bytes_per_s": slope, "rss.growth_ratio": 1.02})
+    memory = candidate(rank(playbooks, signals, "MemoryGrowth", {}), "memory-growth")
+    # The score still weighs both (prior 1 + 1 for the slope - 2 for the flat ratio) ...
+    assert memory.score == 0.0
+    # ... but the fact comes out on one side only: flat wins by weight.
+    assert memory.contradicting == ["RSS is flat (1× over the window)"]
+    assert memory.supporting == ["the alert MemoryGrowth matches this pattern"]
+    # With the time to OOM too, growth outweighs flatness: only the growth reasons show.
+    signals = Signals(numbers={**signals.numbers, "memory.time_to_oom_s": 3 * 3600.0})
+    memory = candidate(rank(playbooks, signals, "MemoryGrowth", {}), "memory-growth")
+    assert memory.score == 1.5
+    assert memory.supporting == ["the alert MemoryGrowth matches this pattern",
+                                 "RSS grows at 78.5 KiB/s", "OOM in 3 h at this rate"]
+    assert memory.contradicting == []
+
+
+
+@pytest.mark.parametrize(("ratio", "slope_kib", "oom_h"), [
+    (1.01, 10, None), (1.04, 200, 30), (1.0, 78.5, 3), (1.3, 50, 2), (1.02, 5, None)])
+def test_rss_reasons_come_out_on_one_side(playbooks: PlaybookSet, ratio: float,
+                                          slope_kib: float, oom_h: float | None) -> None:
+    numbers = {"rss.growth_ratio": ratio, "rss.slope_bytes_per_s": slope_kib * 1024}
+    if oom_h is not None:
+        numbers["memory.time_to_oom_s"] = oom_h * 3600
+    memory = candidate(rank(playbooks, Signals(numbers=numbers), None, {}), "memory-growth")
+    rss_for = [r for r in memory.supporting if r.startswith(("RSS", "OOM"))]
+    rss_against = [r for r in memory.contradicting if r.startswith("RSS")]
+    assert not (rss_for and rss_against), (memory.supporting, memory.contradicting)
