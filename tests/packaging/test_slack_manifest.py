@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from bot.app import create_app
 from bot.config import SlackConfig, settings_from_mapping
+from bot.slack.scopes import REQUIRED_SCOPES, missing_scopes
 from tests.conftest import ROOT
 from tests.packaging.slack_manifest import (
     EVENT_SCOPES,
@@ -23,6 +24,7 @@ from tests.packaging.slack_manifest import (
     socket_mode_variant,
     web_api_methods,
 )
+from triage_sim.slack.standin import DEFAULT_SCOPES
 
 MANIFEST = ROOT / "slack-app-manifest.yml"
 
@@ -127,3 +129,12 @@ def test_scopes_are_exactly_what_the_code_needs(manifest: Manifest) -> None:
     scopes = manifest.oauth_config.scopes
     assert sorted(scopes.bot) == sorted(needed)
     assert len(set(scopes.bot)) == len(scopes.bot) and scopes.user == []
+
+
+def test_the_start_up_scope_check_asks_for_the_manifests_scopes(manifest: Manifest) -> None:
+    """serve refuses a token missing any of REQUIRED_SCOPES: the manifest grants exactly those,
+    and the Slack stand-in grants them by default, as an app installed from it would be."""
+    assert list(REQUIRED_SCOPES) == list(manifest.oauth_config.scopes.bot)
+    assert list(DEFAULT_SCOPES) == list(manifest.oauth_config.scopes.bot)
+    assert missing_scopes(",".join(DEFAULT_SCOPES)) == []
+    assert missing_scopes("chat:write, commands") == ["files:write", "app_mentions:read"]
