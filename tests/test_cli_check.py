@@ -181,7 +181,9 @@ async def test_connectivity_names_every_failure_with_its_cause(
     assert out[1].startswith(f"slack {slack.api_url}auth.test: NOT READY (authenticated as ")
     assert "the token lacks 2 scope(s) the bot needs: commands (the /triage slash command); " \
            "files:write (chart uploads in the incident thread)" in out[1]
-    assert out[2].startswith(f"redis {redis_down}: NOT READY (cannot connect: ")
+    where = redis_down.removeprefix("redis://").removesuffix("/0")
+    assert out[2] == f"redis {redis_down}: NOT READY (cannot connect to {where}: " \
+                     "Connection refused)"
     assert out[3].startswith(f"prometheus {health_server}/-/ready: ready (HTTP 200 in ")
     assert out[4].startswith(f"loki {health_server}/ready: NOT READY (HTTP 503 in ")
     assert out[5] == f"jaeger {closed}/: NOT READY (cannot connect to " \

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.app import JOB_CONTEXT, SCHEDULER, Runtime
+from bot.app import JOB_CONTEXT, SCHEDULER
 from bot.jobs.digest import DigestRow, digest_blocks, post_digest, sweep
 from bot.models import Incident, StepName, StepResult, StepStatus
 from tests.jobs.conftest import open_incident, schedule
-from tests.support.bot_harness import populate, running_bot
+from tests.support.bot_harness import populate, running_bot, without_scheduler
 from tests.support.polling import eventually
 from triage_sim.slack.blockkit import validate_blocks
 from triage_sim.slack.standin import SlackStandIn
@@ -47,8 +47,8 @@ def test_a_long_digest_stays_within_slack_limits() -> None:
 async def test_one_message_per_channel_with_open_incidents(
     redis_url: str, key_prefix: str
 ) -> None:
-    async with running_bot(redis_url, key_prefix, overrides={"schedule": schedule()}) as bot:
-        await bot.app[SCHEDULER].stop()
+    async with running_bot(redis_url, key_prefix, overrides={"schedule": schedule()},
+                           runtime=without_scheduler()) as bot:
         first = await open_incident(bot.services, "checkout", card=False)
         await open_incident(bot.services, "payments", "Pool timeouts", card=False)
         done = await open_incident(bot.services, "search", card=False)
@@ -73,9 +73,9 @@ async def test_digest_time_passed_at_startup_is_caught_up_once_across_restarts(
     earlier = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%H:%M")
     config = {"schedule": schedule(digest_at=earlier, digest_timezone="UTC")}
     # The first bot only opens the incident: without a scheduler, or its own start-up catch-up
-    # could claim today's digest (with nothing open) before the test stops it.
-    quiet = Runtime(channel_interval_s=0.01, drain_seconds=5, scheduler=False)
-    async with running_bot(redis_url, key_prefix, overrides=config, runtime=quiet) as bot:
+    # could claim today's digest (with nothing open).
+    async with running_bot(redis_url, key_prefix, overrides=config,
+                           runtime=without_scheduler()) as bot:
         await open_incident(bot.services, card=False)
     # One Slack for the two leaders: each bot checks Slack's auth.test at start.
     async with SlackStandIn() as slack:

@@ -107,6 +107,15 @@ def make_settings(slack: SlackStandIn, redis_url: str, key_prefix: str,
     return settings_from_mapping(raw, env, source="test-config")
 
 
+def without_scheduler() -> Runtime:
+    """The tests' runtime with no scheduled jobs, for tests that run a job themselves.
+
+    Stopping the scheduler after start raced its start-up catch-up ticks (which may open an
+    incident or claim today's digest before the test's first line runs).
+    """
+    return Runtime(channel_interval_s=0.01, drain_seconds=5, scheduler=False)
+
+
 @asynccontextmanager
 async def running_bot(
     redis_url: str, key_prefix: str, *, slack: SlackStandIn | None = None,
