@@ -51,8 +51,8 @@ RUN /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
 FROM runtime
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-# The built-in playbooks where the default configuration looks (TRIAGE_PLAYBOOKS).
-COPY playbooks ./playbooks
+# The built-in playbooks are package data inside the wheel; mount the team's own and point
+# TRIAGE_PLAYBOOKS at them to add playbooks or replace a built-in one by id.
 # TRIAGE_CONFIG: mount the team's configuration at /config/triage.yaml (read-only is fine).
 # MPLCONFIGDIR, XDG_CACHE_HOME, HOME: matplotlib and anything else that caches write under
 # /tmp, an emptyDir/tmpfs beside a read-only root filesystem.
@@ -61,7 +61,6 @@ ENV PATH="/opt/venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     TRIAGE_CONFIG=/config/triage.yaml \
-    TRIAGE_PLAYBOOKS=/app/playbooks \
     MPLCONFIGDIR=/tmp/matplotlib \
     XDG_CACHE_HOME=/tmp/cache \
     HOME=/tmp \

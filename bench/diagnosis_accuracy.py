@@ -32,7 +32,7 @@ from bot.models import Diagnosis
 from bot.triage.diagnosis import rank
 from bot.triage.playbook_loader import PlaybookSet, load_playbooks
 
-PLAYBOOKS = Path(__file__).resolve().parents[1] / "playbooks"
+PLAYBOOKS = Path(__file__).resolve().parents[1] / "bot" / "playbooks"
 
 
 @dataclass(frozen=True)

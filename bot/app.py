@@ -27,6 +27,7 @@ from bot.jobs import job_specs
 from bot.jobs.context import JobContext
 from bot.observability import BotMetrics, watch_loop_lag
 from bot.scheduler import JobScheduler
+from bot.selfcheck import startup_gate, watch_dependencies
 from bot.slack.client import build_web_client
 from bot.slack.mirrors import MirroredOutbound
 from bot.slack.outbound import SlackOutbound
@@ -101,8 +102,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     app[SETTINGS] = settings
     app[RUNTIME] = runtime
     app[METRICS] = BotMetrics()
-    app.cleanup_ctx.extend([_redis_ctx, _tasks_ctx, _loop_lag_ctx, _walk_ctx, _slack_ctx,
-                           _scheduler_ctx])
+    app.cleanup_ctx.extend([_redis_ctx, _selfcheck_ctx, _tasks_ctx, _loop_lag_ctx, _walk_ctx,
+                            _slack_ctx, _scheduler_ctx])
     app.on_startup.append(_freeze_startup_objects)
 
     async def ready() -> bool:
@@ -141,6 +142,19 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     if given is None:
         await client.aclose()
+
+
+async def _selfcheck_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Refuse to start half-configured (bot/selfcheck.py); then log Redis and the backends
+    coming up, while the server already answers /healthz."""
+    settings = app[SETTINGS]
+    await startup_gate(settings)
+    watch = asyncio.get_running_loop().create_task(watch_dependencies(
+        settings, app[REDIS], settings.redis_url or DEFAULT_REDIS_URL), name="selfcheck")
+    yield
+    watch.cancel()
+    with suppress(asyncio.CancelledError):
+        await watch
 
 
 async def _tasks_ctx(app: web.Application) -> AsyncIterator[None]:

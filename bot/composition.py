@@ -25,7 +25,7 @@ from bot.store.incidents import IncidentStore
 from bot.store.keys import Keys
 from bot.store.rca import RcaStore
 from bot.store.walk import WalkStore
-from bot.triage.playbook_loader import load_playbooks
+from bot.triage.playbook_loader import load_playbook_set
 from bot.triage.rca_service import RcaService
 from bot.triage.steps.base import StepDeps
 from bot.triage.walk import Walk, WalkStores
@@ -38,7 +38,7 @@ async def open_walk(settings: Settings, redis: Redis, keys: Keys, *,
                     profile_seconds: int | None = None, step_timeout_s: float = 120.0,
                     ) -> AsyncIterator[Walk]:
     """The walk over ``redis`` under ``keys``; its executors and clients closed on exit."""
-    playbooks = load_playbooks(settings.playbooks_dir)
+    playbooks = load_playbook_set(settings.playbooks_dir)
     threads = ThreadPoolExecutor(max_workers=settings.backends.max_concurrency + 4,
                                  thread_name_prefix="triage-work")
     # CPU work (log tallies, span analysis, profiles, charts) goes to processes: in threads it

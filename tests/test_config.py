@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings, parse_size, settings_from_mapping
+from bot.config import (
+    alert_token_problem,
+    catalog_problem,
+    load_settings,
+    parse_size,
+    settings_from_mapping,
+)
 from bot.errors import ConfigError
 from tests.conftest import ROOT
 
@@ -55,7 +61,8 @@ def test_duplicate_alias_is_rejected() -> None:
 
 
 def test_unreadable_and_invalid_yaml_files(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read configuration"):
+    with pytest.raises(ConfigError, match=r"missing\.yaml: no configuration file here; "
+                                          r"start from triage\.example\.yaml"):
         load_settings(tmp_path / "missing.yaml", {})
     bad = tmp_path / "bad.yaml"
     bad.write_text("services: [name: x\n")
@@ -65,3 +72,45 @@ def test_unreadable_and_invalid_yaml_files(tmp_path: Path) -> None:
     listy.write_text("- 1\n")
     with pytest.raises(ConfigError, match="top level must be a mapping"):
         load_settings(listy, {})
+
+
+SERVICE = {"services": [{"name": "checkout"}]}
+
+
+@pytest.mark.parametrize(("token", "why"), [
+    (None, "TRIAGE_ALERT_TOKEN is not set"),
+    ("", "TRIAGE_ALERT_TOKEN is not set"),
+    ("   ", "TRIAGE_ALERT_TOKEN is not set"),
+    ("change-me", "the example value 'change-me'"),
+    ("CHANGE-ME", "the example value 'CHANGE-ME'"),
+    ("short-token", "has 11 characters, fewer than 16"),
+])
+def test_a_missing_short_or_example_alert_token_is_refused(token: str | None, why: str) -> None:
+    env = {} if token is None else {"TRIAGE_ALERT_TOKEN": token}
+    problem = alert_token_problem(settings_from_mapping(SERVICE, env))
+    assert problem is not None and why in problem
+    assert "alerts: {auth: none}" in problem and "openssl rand -hex 32" in problem
+
+
+def test_a_long_alert_token_or_auth_none_is_accepted() -> None:
+    good = settings_from_mapping(SERVICE, {"TRIAGE_ALERT_TOKEN": "0123456789abcdef"})
+    assert alert_token_problem(good) is None
+    open_hook = settings_from_mapping({**SERVICE, "alerts": {"auth": "none"}}, {})
+    assert alert_token_problem(open_hook) is None
+    with pytest.raises(ConfigError, match=r"alerts\.auth: Input should be 'token' or 'none'"):
+        settings_from_mapping({"alerts": {"auth": "basic"}}, {})
+
+
+def test_a_catalog_without_services_points_at_the_example(tmp_path: Path) -> None:
+    empty = tmp_path / "triage.yaml"
+    empty.write_text("")
+    problem = catalog_problem(load_settings(empty, {}))
+    assert problem is not None and problem.startswith(f"{empty} lists no services: ")
+    assert "triage.example.yaml" in problem
+    assert catalog_problem(settings_from_mapping(SERVICE, {})) is None
+
+
+def test_playbooks_default_to_the_built_ins_and_trust_triage_playbooks() -> None:
+    assert settings_from_mapping({}, {}).playbooks_dir is None
+    assert settings_from_mapping({}, {"TRIAGE_PLAYBOOKS": "/srv/pb"}).playbooks_dir == \
+        Path("/srv/pb")

@@ -11,7 +11,7 @@ from bot.cli.check import add_check_command, check_config
 from bot.config import settings_from_mapping
 from tests.conftest import ROOT
 
-PLAYBOOKS = ROOT / "playbooks"
+PLAYBOOKS = ROOT / "bot" / "playbooks"
 
 
 def run_check(config: Path) -> int:
@@ -44,7 +44,7 @@ def test_wrong_ids_and_limits_are_reported_by_line(tmp_path: Path) -> None:
 def test_a_missing_access_block_is_a_warning_not_a_failure(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "triage.yaml"
-    config.write_text("services: []\n", encoding="utf-8")
+    config.write_text("services:\n  - name: checkout\n", encoding="utf-8")
     assert run_check(config) == 0
     captured = capsys.readouterr()
     assert "warning: no `access` block: everyone may act" in captured.err

@@ -29,7 +29,7 @@ RANKS = {
     "bot.sources": 1, "bot.store": 1, "bot.slack": 1,
     "bot.triage": 2,
     "bot.jobs": 3, "bot.scheduler": 3, "handlers": 3,
-    "bot.app": 4, "bot.composition": 4, "bot.cli": 5,
+    "bot.app": 4, "bot.composition": 4, "bot.selfcheck": 4, "bot.cli": 5,
 }
 #: Same-rank neighbours that may not import each other.
 SIBLINGS_APART = {"bot.sources", "bot.store", "bot.slack"}

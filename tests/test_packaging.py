@@ -23,7 +23,7 @@ import yaml
 from bot import cli
 from bot.app import create_app
 from bot.config import load_settings, settings_from_mapping
-from bot.triage.playbook_loader import load_playbooks
+from bot.triage.playbook_loader import load_playbook_set
 from tests.conftest import ROOT
 from tests.packaging import compose, dockerfile, dockerignore, locked, tools
 from triage_sim.service.scenarios import SCENARIOS, get
@@ -94,9 +94,9 @@ def test_image_is_small_non_root_and_serves_on_3000(
     env = dockerfile.env_vars(final)
     assert env["TRIAGE_CONFIG"] == "/config/triage.yaml"
     assert env["TRIAGE_HEALTH_URL"] == "http://127.0.0.1:3000/healthz"
-    [workdir] = [i.args for i in final if i.keyword == "WORKDIR"]
-    assert env["TRIAGE_PLAYBOOKS"] == f"{workdir}/playbooks"
-    assert "playbooks" in dockerfile.copy_sources(final)
+    # The built-in playbooks are package data in the wheel: nothing copies or points at them.
+    assert "TRIAGE_PLAYBOOKS" not in env
+    assert "playbooks" not in dockerfile.copy_sources(final)
     [cmd] = [i for i in final if i.keyword == "CMD"]
     assert cmd.exec_form() == CMD
     [health] = [i for i in final if i.keyword == "HEALTHCHECK"]
@@ -272,8 +272,7 @@ def test_compose_configuration_loads_and_points_at_the_stack(stack: dict[str, An
 
 def test_compose_configuration_passes_triage_bot_check(
         capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli.main(["check", "--config", str(DEPLOY / "triage.yaml"),
-                     "--playbooks", str(ROOT / "playbooks")])
+    code = cli.main(["check", "--config", str(DEPLOY / "triage.yaml")])
     out = capsys.readouterr().out
     assert code == 0, out
     assert out.startswith("OK:"), out
@@ -303,7 +302,7 @@ def _rules() -> list[dict[str, Any]]:
 
 def test_alert_rules_cover_the_scenarios_and_seed_playbooks() -> None:
     rules = {r["alert"]: r for r in _rules()}
-    playbooks = load_playbooks(ROOT / "playbooks")
+    playbooks = load_playbook_set(None)
     for scenario in SCENARIOS.values():
         rule = rules.get(scenario.alert.alertname)
         assert rule is not None, f"no example rule fires {scenario.alert.alertname}"

@@ -39,7 +39,7 @@ def run_rca(args: argparse.Namespace) -> int:
     return 0
 
 
-async def rca_markdown(iid: str, redis_url: str, prefix: str, playbooks: Path) -> str:
+async def rca_markdown(iid: str, redis_url: str, prefix: str, playbooks: Path | None) -> str:
     """The stored RCA of ``iid`` (drafted afresh around human edits) as Markdown."""
     # Redis and the RCA's machinery load only when printing.
     from bot.store.connection import connect_redis
@@ -47,7 +47,7 @@ async def rca_markdown(iid: str, redis_url: str, prefix: str, playbooks: Path) -
     from bot.store.keys import Keys
     from bot.store.rca import RcaStore
     from bot.store.walk import WalkStore
-    from bot.triage.playbook_loader import load_playbooks
+    from bot.triage.playbook_loader import load_playbook_set
     from bot.triage.rca_service import RcaService
 
     redis = connect_redis(redis_url)
@@ -58,7 +58,7 @@ async def rca_markdown(iid: str, redis_url: str, prefix: str, playbooks: Path) -
         if incident is None:
             raise InputError(f"there is no incident {iid}")
         service = RcaService(incidents, WalkStore(redis, keys), RcaStore(redis, keys),
-                             load_playbooks(playbooks))
+                             load_playbook_set(playbooks))
         return await service.markdown(incident)
     finally:
         await redis.aclose()

@@ -1,5 +1,8 @@
 """``triage-bot triage <service> [--since 30m]``: the walk in a terminal, without Slack.
 
+Exit codes: 0 when at least one step produced evidence, 1 when none did (every step failed
+or measured nothing: the printout says why), 2 for a usage or configuration problem.
+
 The walk keeps its state in Redis (REDIS_URL, else the configuration's, else
 redis://127.0.0.1:6379/0) under a throwaway key prefix deleted afterwards. Where no Redis
 answers, the demo extra's in-memory Redis stands in; without it the command says what to do.
@@ -50,15 +53,18 @@ def run_triage(args: argparse.Namespace) -> int:
     settings = load_settings(args.config or default_config_path(os.environ), os.environ)
     try:
         since = timedelta(seconds=parse_duration(args.since))
-        asyncio.run(_walk(settings, args.service, since, args.profile_seconds))
+        evidence = asyncio.run(_walk(settings, args.service, since, args.profile_seconds))
     except (InputError, StoreError, ValueError) as exc:
         print(f"triage-bot triage: {exc}", file=sys.stderr)
         return 2
+    if not evidence:
+        print("triage-bot triage: no step produced evidence", file=sys.stderr)
+        return 1
     return 0
 
 
 async def _walk(settings: Settings, name: str, since: timedelta,
-                profile_seconds: int | None) -> None:
+                profile_seconds: int | None) -> bool:
     # The walk's machinery loads only when walking.
     from bot.composition import open_walk, rca_service
     from bot.store.scratch import scratch_keys
@@ -72,7 +78,7 @@ async def _walk(settings: Settings, name: str, since: timedelta,
     try:
         async with scratch_keys(redis, settings.key_prefix) as keys, \
                 open_walk(settings, redis, keys, profile_seconds=profile_seconds) as walk:
-            await terminal_walk(walk, rca_service(walk, redis, keys), service, since)
+            return await terminal_walk(walk, rca_service(walk, redis, keys), service, since)
     finally:
         await redis.aclose()
 

@@ -27,7 +27,7 @@ from bot.models import Candidate, Diagnosis, FrameShare, Signals
 from bot.triage.evidence import grade
 from bot.triage.playbook import Cause, Playbook, Weighted
 from bot.triage.playbook_loader import PlaybookSet
-from bot.triage.rules import Reading, render_text
+from bot.triage.rules import Reading, render_text, subjects
 from bot.triage.verdict import judge
 
 __all__ = ["candidates_of", "rank", "score"]
@@ -60,6 +60,15 @@ def rank(playbooks: PlaybookSet, signals: Signals, alertname: str | None,
     candidates.sort(key=lambda c: (-c.score, c.playbook == playbooks.generic.id, c.playbook,
                                    order[(c.playbook, c.cause)]))
     return judge(Diagnosis(candidates=candidates), signals, playbooks)
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A weighted condition that holds: signed weight, its reason, the facts it reads."""
+
+    weight: float
+    because: str
+    facts: frozenset[str]
 
 
 def score(playbook: Playbook, signals: Signals, prior: float,
@@ -116,19 +125,36 @@ class _Tally:
 
 def _tally(supports: Sequence[Weighted], contradicts: Sequence[Weighted], signals: Signals,
            reading: Reading, baseline: Sequence[FrameShare] | None) -> _Tally:
-    """The weighted conditions that hold, each counted by its strength."""
-    tally = _Tally()
-    for weighted in supports:
-        counted = _counted(weighted, signals, reading, baseline)
-        if counted is not None:
-            tally.total += counted[0]
-            tally.supporting.append(counted[1])
-    for weighted in contradicts:
-        counted = _counted(weighted, signals, reading, baseline)
-        if counted is not None:
-            tally.total -= counted[0]
-            tally.contradicting.append(counted[1])
+    """The weighted conditions that hold, each counted by its strength.
+
+    Every weight counts towards the total; of conditions that read one fact (``rules.FACTS``)
+    on both sides, only the side the fact comes out on is shown as a reason.
+    """
+    held = []
+    for sign, conditions in ((1.0, supports), (-1.0, contradicts)):
+        for weighted in conditions:
+            counted = _counted(weighted, signals, reading, baseline)
+            if counted is not None:
+                held.append(_Held(sign * counted[0], counted[1], subjects(weighted.when)))
+    tally = _Tally(total=sum(h.weight for h in held))
+    for item in _shown(held):
+        (tally.supporting if item.weight > 0 else tally.contradicting).append(item.because)
     return tally
+
+
+def _shown(held: list[_Held]) -> list[_Held]:
+    """``held`` less the losing side of each fact read both ways (both sides on a tie)."""
+    groups: list[list[_Held]] = []
+    for item in held:
+        joined = [g for g in groups if any(item.facts & other.facts for other in g)]
+        merged = [item, *(x for g in joined for x in g)]
+        groups = [g for g in groups if all(g is not j for j in joined)] + [merged]
+    hidden: set[int] = set()
+    for group in groups:
+        if any(h.weight > 0 for h in group) and any(h.weight < 0 for h in group):
+            net = sum(h.weight for h in group)
+            hidden |= {id(h) for h in group if net == 0 or (h.weight > 0) != (net > 0)}
+    return [h for h in held if id(h) not in hidden]
 
 
 def _counted(weighted: Weighted, signals: Signals, reading: Reading,

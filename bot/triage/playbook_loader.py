@@ -1,26 +1,30 @@
-"""Load a directory of playbooks, and report every problem in it with file, line and column.
+"""Load the playbooks, and report every problem in them with file, line and column.
 
-YAML is composed to nodes first, so each pydantic error location (``findings[2].when.signal``)
-maps back to the line of that node; a responder fixing a playbook sees all of its problems at
-once, not one per run. Checks that span files (duplicate ids, the one generic playbook, log
-categories defined somewhere, ``x.*`` signals defined by the playbook's own queries) run on the
-set, with the same locations.
+Locations come from bot/triage/playbook_yaml.py, so a responder fixing a playbook sees all of
+its problems at once, not one per run. Checks that span files (duplicate ids, the one generic
+playbook, log categories defined somewhere, ``x.*`` signals defined by the playbook's own
+queries) run on the set, with the same locations.
+
+The built-in playbooks are package data (``bot/playbooks/*.yaml``, read with
+``importlib.resources``), so an installed bot finds them from any working directory. A
+directory of the team's (``TRIAGE_PLAYBOOKS``) adds playbooks, and a file there whose id (its
+file name's stem) is a built-in's replaces that built-in: ``load_playbook_set``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path, PurePath
+from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.errors import ConfigError
 from bot.triage.playbook import (
-    UNION_TAGS,
     AllOf,
     AnyOf,
     Condition,
@@ -30,159 +34,35 @@ from bot.triage.playbook import (
     leaves,
 )
 from bot.triage.playbook_values import Loc, template_fields
+from bot.triage.playbook_yaml import (
+    Problem,
+    YamlDocument,
+    dotted,
+    read_yaml,
+    validation_problems,
+)
 
 __all__ = [
+    "BUILTIN_PACKAGE",
     "PlaybookSet",
+    "PlaybookSources",
     "Problem",
     "YamlDocument",
+    "builtin_playbooks",
+    "check_playbook_set",
     "check_playbooks",
     "dotted",
+    "load_playbook_set",
     "load_playbooks",
+    "playbook_sources",
     "read_yaml",
     "set_problems",
     "validation_problems",
 ]
 
 _SUFFIXES = (".yaml", ".yml")
-# libyaml composes nodes with the same marks, ten times faster than the pure-Python parser.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong, where it is (line and column 1-based; 0 when not in a file's text)."""
-
-    file: str
-    line: int
-    column: int
-    message: str
-
-    def __str__(self) -> str:
-        if self.line <= 0:
-            return f"{self.file}: {self.message}"
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
-
-
-@dataclass(frozen=True)
-class YamlDocument:
-    """A parsed YAML file: its data, and its node tree for locating values."""
-
-    path: Path
-    data: Any
-    root: yaml.Node
-
-    def position(self, loc: Loc, *, at_key: bool = False) -> tuple[int, int]:
-        """Line and column (1-based) of the value at ``loc``, or of the deepest part found.
-
-        Parts that are not in the document (pydantic's union tags, a missing key) are
-        skipped, so a missing key points at the mapping that lacks it. With ``at_key`` the
-        last mapping part points at its key (for "unknown key" errors).
-        """
-        node, mark = self.root, self.root.start_mark
-        for index, part in enumerate(loc):
-            child = _child(node, part)
-            if child is None:
-                continue
-            key, node = child
-            last = index == len(loc) - 1
-            if key is not None and ((at_key and last) or not isinstance(node, yaml.ScalarNode)):
-                mark = key.start_mark
-            else:
-                mark = node.start_mark
-        # An empty file has no marks (its root is made up): no position, like a file problem.
-        return (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
-
-    def problem(self, loc: Loc, message: str, *, at_key: bool = False) -> Problem:
-        """A problem located at ``loc`` in this file."""
-        line, column = self.position(loc, at_key=at_key)
-        return Problem(str(self.path), line, column, message)
-
-
-def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:
-    if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == part:
-                return key, value
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(
-            node.value):
-        return None, node.value[part]
-    return None
-
-
-def _duplicate_keys(node: yaml.Node, path: Path,
-                    seen_nodes: set[int] | None = None) -> Iterator[Problem]:
-    # An alias is the same node object again; ``&a [*a]`` even makes the tree a cycle.
-    seen_nodes = set() if seen_nodes is None else seen_nodes
-    if id(node) in seen_nodes:
-        return
-    seen_nodes.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key, value in node.value:
-            name = str(key.value)
-            if name in seen:
-                yield Problem(str(path), key.start_mark.line + 1, key.start_mark.column + 1,
-                              f"duplicate key {name!r} (first at line {seen[name]})")
-            seen.setdefault(name, key.start_mark.line + 1)
-            yield from _duplicate_keys(value, path, seen_nodes)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _duplicate_keys(item, path, seen_nodes)
-
-
-def read_yaml(path: Path) -> tuple[YamlDocument | None, list[Problem]]:
-    """Parse one YAML file keeping node positions; problems instead of exceptions."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return None, [Problem(str(path), 0, 0, f"cannot read: {exc.strerror or exc}")]
-    except UnicodeDecodeError as exc:
-        return None, [Problem(str(path), 0, 0, f"cannot read: not UTF-8 ({exc.reason})")]
-    loader = _Loader(text)
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-        if root is None:
-            root = yaml.MappingNode("tag:yaml.org,2002:map", [])
-        duplicates = list(_duplicate_keys(root, path))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        return None, [Problem(str(path), line, column,
-                              f"not valid YAML: {exc.problem or exc.context}")]
-    except yaml.YAMLError as exc:
-        return None, [Problem(str(path), 0, 0, f"not valid YAML: {exc}")]
-    except RecursionError:
-        return None, [Problem(str(path), 0, 0, "not valid YAML: nested too deeply")]
-    finally:
-        loader.dispose()
-    return YamlDocument(path, data, root), duplicates
-
-
-def dotted(loc: Loc) -> str:
-    """``("findings", 2, "when", "signal-condition", "signal")`` -> ``findings[2].when.signal``."""
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
-                   for p in loc if p not in UNION_TAGS).lstrip(".")
-
-
-def validation_problems(document: YamlDocument, exc: ValidationError) -> list[Problem]:
-    """One located problem per pydantic error, with the dotted path in the message."""
-    problems = []
-    for error in exc.errors():
-        loc = tuple(error["loc"])
-        where = dotted(loc)
-        kind = error["type"]
-        if kind == "extra_forbidden":
-            message = f"unknown key {loc[-1]!r}"
-            where = where.rpartition(".")[0]
-        elif kind == "missing":
-            message = f"missing key {loc[-1]!r}"
-            where = where.rpartition(".")[0]
-        else:
-            message = str(error["msg"]).removeprefix("Value error, ")
-        problems.append(document.problem(loc, f"{where}: {message}" if where else message,
-                                         at_key=kind == "extra_forbidden"))
-    return problems
+#: The package whose data files are the built-in playbooks.
+BUILTIN_PACKAGE = "bot.playbooks"
 
 
 class PlaybookSet:
@@ -326,11 +206,57 @@ def _cause_references(playbook: Playbook) -> tuple[list[tuple[Loc, Condition]],
     return conditions, texts
 
 
-def _playbook_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.suffix in _SUFFIXES and p.is_file())
+def _playbook_files(directory: Traversable) -> list[Traversable]:
+    return sorted((p for p in directory.iterdir()
+                   if PurePath(p.name).suffix in _SUFFIXES and p.is_file()),
+                  key=lambda p: p.name)
 
 
-def _load_file(path: Path) -> tuple[YamlDocument | None, Playbook | None, list[Problem]]:
+def builtin_playbooks() -> Traversable:
+    """The folder of the built-in playbooks inside the installed package."""
+    return files(BUILTIN_PACKAGE)
+
+
+@dataclass(frozen=True)
+class PlaybookSources:
+    """The playbook files to load: the built-ins, overlaid by the team's directory."""
+
+    files: tuple[Traversable, ...]
+    added: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = field(default=())
+
+    def describe(self, extra: Path | None) -> str:
+        """``7 playbooks (a, b, ...); from DIR: 1 added, 1 replacing a built-in (x)``."""
+        ids = ", ".join(PurePath(f.name).stem for f in self.files)
+        text = f"{len(self.files)} playbooks ({ids})"
+        if extra is not None:
+            replaced = f" ({', '.join(self.replaced)})" if self.replaced else ""
+            text += (f"; from {extra}: {len(self.added)} added, {len(self.replaced)} "
+                     f"replacing a built-in{replaced}")
+        return text
+
+
+def playbook_sources(extra: Path | None) -> PlaybookSources:
+    """The built-in playbook files, with ``extra``'s files added or replacing by id."""
+    chosen = {PurePath(f.name).stem: f for f in _playbook_files(builtin_playbooks())}
+    if extra is None:
+        return PlaybookSources(tuple(chosen.values()))
+    if not extra.is_dir():
+        return PlaybookSources(tuple(chosen.values()), problems=(Problem(
+            str(extra), 0, 0, "not a directory of playbooks (TRIAGE_PLAYBOOKS or "
+                              "--playbooks: a folder of *.yaml files)"),))
+    added: list[str] = []
+    replaced: list[str] = []
+    for path in _playbook_files(extra):
+        stem = PurePath(path.name).stem
+        (replaced if stem in chosen else added).append(stem)
+        chosen[stem] = path
+    return PlaybookSources(tuple(sorted(chosen.values(), key=lambda f: f.name)),
+                           tuple(added), tuple(replaced))
+
+
+def _load_file(path: Traversable) -> tuple[YamlDocument | None, Playbook | None, list[Problem]]:
     document, problems = read_yaml(path)
     if document is None:
         return None, None, problems
@@ -338,9 +264,10 @@ def _load_file(path: Path) -> tuple[YamlDocument | None, Playbook | None, list[P
     if not isinstance(data, dict):
         return document, None, [*problems, document.problem(
             (), "a playbook is a mapping (id, title, summary, matches, steps, ...)")]
-    if isinstance(data.get("id"), str) and data["id"] != path.stem:
+    stem = PurePath(path.name).stem
+    if isinstance(data.get("id"), str) and data["id"] != stem:
         problems.append(document.problem(
-            ("id",), f"id: {data['id']!r} must equal the file name's stem {path.stem!r}"))
+            ("id",), f"id: {data['id']!r} must equal the file name's stem {stem!r}"))
     try:
         playbook = Playbook.model_validate(data)
     except ValidationError as exc:
@@ -367,10 +294,15 @@ def _raw_hints(documents: Sequence[YamlDocument]) -> tuple[frozenset[str], bool]
 def _check(directory: Path) -> tuple[list[Playbook], list[Problem]]:
     if not directory.is_dir():
         return [], [Problem(str(directory), 0, 0, "not a directory of playbooks")]
+    return _check_files(_playbook_files(directory), str(directory))
+
+
+def _check_files(paths: Sequence[Traversable], where: str,
+                 ) -> tuple[list[Playbook], list[Problem]]:
     problems: list[Problem] = []
     loaded: list[tuple[YamlDocument, Playbook]] = []
     failed: list[YamlDocument] = []
-    for path in _playbook_files(directory):
+    for path in paths:
         document, playbook, found = _load_file(path)
         problems += found
         if document is not None and playbook is not None:
@@ -382,7 +314,7 @@ def _check(directory: Path) -> tuple[list[Playbook], list[Problem]]:
     for index, loc, message in set_problems(playbooks, more_categories=categories,
                                             generic_elsewhere=generic):
         if index is None:
-            problems.append(Problem(str(directory), 0, 0, message))
+            problems.append(Problem(where, 0, 0, message))
         else:
             prefix = f"{dotted(loc)}: " if loc else ""
             problems.append(loaded[index][0].problem(loc, prefix + message))
@@ -390,14 +322,39 @@ def _check(directory: Path) -> tuple[list[Playbook], list[Problem]]:
 
 
 def check_playbooks(directory: Path) -> list[Problem]:
-    """Every problem in the playbooks of ``directory`` (empty when all is well)."""
+    """Every problem in the playbooks of ``directory`` alone (empty when all is well)."""
     return _check(directory)[1]
 
 
 def load_playbooks(directory: Path) -> PlaybookSet:
-    """Load and validate ``directory/*.yaml``; ConfigError listing every problem otherwise."""
+    """Load and validate ``directory/*.yaml`` alone; ConfigError listing every problem."""
     playbooks, problems = _check(directory)
     if problems:
         raise ConfigError(f"{directory}: {len(problems)} playbook problem(s):\n"
+                          + "\n".join(f"  {problem}" for problem in problems))
+    return PlaybookSet(playbooks)
+
+
+def _check_set(extra: Path | None) -> tuple[list[Playbook], list[Problem]]:
+    sources = playbook_sources(extra)
+    if sources.problems:
+        return [], list(sources.problems)
+    return _check_files(sources.files, str(extra or builtin_playbooks()))
+
+
+def check_playbook_set(extra: Path | None) -> list[Problem]:
+    """Every problem in the built-in playbooks overlaid by ``extra`` (a directory, or None)."""
+    return _check_set(extra)[1]
+
+
+def load_playbook_set(extra: Path | None) -> PlaybookSet:
+    """The built-in playbooks, with ``extra``'s added or replacing them by id.
+
+    ConfigError listing every problem (file:line:col) when any file, or the set, is wrong.
+    """
+    playbooks, problems = _check_set(extra)
+    if problems:
+        where = extra or "built-in playbooks"
+        raise ConfigError(f"{where}: {len(problems)} playbook problem(s):\n"
                           + "\n".join(f"  {problem}" for problem in problems))
     return PlaybookSet(playbooks)

@@ -26,6 +26,7 @@ from bot.models import (
     Signals,
     StepName,
     StepResult,
+    StepStatus,
     TimelineEvent,
     clip_section,
     fingerprint,
@@ -36,6 +37,7 @@ from bot.triage.reproduce import plan_lines
 
 _STEP_TITLES = {StepName.METRICS: "metrics", StepName.LOGS: "logs",
                 StepName.TRACES: "traces", StepName.PROFILE: "profile"}
+_ORDER = {step: index for index, step in enumerate(_STEP_TITLES)}
 
 
 class _Citer:
@@ -73,13 +75,23 @@ def _bullets(lines: Sequence[str]) -> str:
 def _symptom(incident: Incident, results: Mapping[StepName, StepResult], citer: _Citer) -> str:
     metrics = results.get(StepName.METRICS)
     lines = [f"{incident.service or 'The service'}: {incident.summary}"]
-    if metrics is not None and metrics.window is not None:
+    if metrics is not None and metrics.status is StepStatus.FAILED:
+        lines.append(f"Step 1 (metrics) failed: {metrics.error or 'no reason given'}. "
+                     "No measured symptom.")
+    elif metrics is not None and metrics.window is not None:
         lines.append(f"Window: {metrics.window.start:%Y-%m-%d %H:%M} to "
                      f"{metrics.window.end:%H:%M} UTC")
         lines += [citer.claim(StepName.METRICS, f) for f in _notable(metrics)[:5]]
     else:
         lines.append("Step 1 (metrics) has not run: no measured symptom yet.")
     return _bullets(lines)
+
+
+def _failures(results: Mapping[StepName, StepResult]) -> list[str]:
+    """One line per failed step with its cause: evidence the draft does not have."""
+    return [f"Not checked: the {_STEP_TITLES[step]} step failed ({result.error or 'no reason'})"
+            for step, result in sorted(results.items(), key=lambda item: _ORDER[item[0]])
+            if result.status is StepStatus.FAILED]
 
 
 def _reasons(candidate: Candidate | None) -> list[str]:
@@ -100,6 +112,11 @@ def _contributing(playbook: Playbook | None, leader: Candidate | None,
 def _root_cause(playbook: Playbook | None, leader: Candidate | None,
                 results: Mapping[StepName, StepResult], citer: _Citer,
                 diagnosis: Diagnosis | None = None) -> str:
+    failures = _failures(results)
+    if not any(r.status is StepStatus.DONE for r in results.values()):
+        if failures:
+            return _bullets(["Not established: no step produced evidence.", *failures])
+        return "Not established yet: run the walk's steps so the evidence can rank the patterns."
     if playbook is None or leader is None:
         return "Not established yet: run the walk's steps so the evidence can rank the patterns."
     cause = playbook.cause(leader.cause)
@@ -109,6 +126,7 @@ def _root_cause(playbook: Playbook | None, leader: Candidate | None,
         lines = [f"Most likely: {playbook.title} (score {leader.score:.1f}). {playbook.summary}"]
         if cause is not None:
             lines.insert(0, f"Root cause: {cause.title}. {cause.root_cause}")
+    lines += failures
     lines += _profile_claims(results, citer, cause.frames if cause is not None else [])
     lines += [f"Likely: {text}" for text in _family_causes(playbook, cause)]
     lines += _reproduction(cause, results)
@@ -178,8 +196,14 @@ def _timeline(events: Sequence[TimelineEvent]) -> str:
 def draft(incident: Incident, results: Mapping[StepName, StepResult],
           diagnosis: Diagnosis | None, playbooks: Mapping[str, Playbook],
           timeline: Sequence[TimelineEvent]) -> Rca:
-    """A fresh draft from the evidence (pure)."""
+    """A fresh draft from the evidence (pure).
+
+    When steps ran and every one failed, no pattern leads: a ranking on no evidence would
+    put a guess in the root cause, fix and prevention.
+    """
     leader = diagnosis.leader if diagnosis else None
+    if _failures(results) and not any(r.status is StepStatus.DONE for r in results.values()):
+        leader = None
     playbook = playbooks.get(leader.playbook) if leader else None
     citer = _Citer()
     texts = {

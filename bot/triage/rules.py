@@ -44,6 +44,7 @@ __all__ = [
     "frame_outcome",
     "render_text",
     "signal_step",
+    "subjects",
 ]
 
 #: Which step produces the number signals of each prefix (``x.*`` come from playbook queries,
@@ -58,6 +59,18 @@ SIGNAL_STEPS: Mapping[str, StepName] = MappingProxyType({
 _OPS: Mapping[str, Callable[[float, float], bool]] = MappingProxyType({
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
     "==": lambda a, b: math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12),
+})
+#: Signals that measure one fact in different ways: a rate, a ratio over the window, a
+#: projection. A playbook may weigh each, but a candidate must not list the fact both for and
+#: against itself ("RSS grows at 78.5 KiB/s" and "RSS is flat (1x)"). Others: their own name.
+FACTS: Mapping[str, str] = MappingProxyType({
+    "rss.slope_bytes_per_s": "rss-growth", "rss.growth_ratio": "rss-growth",
+    "memory.time_to_oom_s": "rss-growth",
+    "tokio.live_tasks": "live-tasks", "tokio.live_tasks_slope_per_s": "live-tasks",
+    "pool.wait_seconds": "pool-wait", "pool.wait_change": "pool-wait",
+    "http.p99_seconds": "p99", "http.p99_change": "p99",
+    "cpu.cores": "cpu", "cpu.change": "cpu",
+    "http.request_rate": "request-rate", "http.request_rate_change": "request-rate",
 })
 _MULTIPLIERS = frozenset(n for n in NUMBERS if n.endswith("change") or n == "rss.growth_ratio")
 _EVIDENCE_FRAMES = 3
@@ -128,6 +141,21 @@ def _leaf_step(leaf: Leaf) -> StepName:
     if isinstance(leaf, LogCondition):
         return StepName.LOGS
     return StepName.TRACES
+
+
+def _leaf_subject(leaf: Leaf) -> str:
+    if isinstance(leaf, SignalCondition):
+        return FACTS.get(leaf.signal, leaf.signal)
+    if isinstance(leaf, FrameCondition):
+        return f"frame:{leaf.frame.pattern}"
+    if isinstance(leaf, LogCondition):
+        return f"log:{leaf.log}"
+    return f"span:{leaf.span}"
+
+
+def subjects(condition: Condition) -> frozenset[str]:
+    """The facts a condition reads (see FACTS): two conditions sharing one weigh one fact."""
+    return frozenset(_leaf_subject(leaf) for leaf in leaves(condition))
 
 
 def condition_step(condition: Condition) -> StepName:

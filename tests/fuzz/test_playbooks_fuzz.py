@@ -32,7 +32,7 @@ from tests.fuzz.strategies import (
     mutated,
 )
 
-SHIPPED = sorted((ROOT / "playbooks").glob("*.yaml"))
+SHIPPED = sorted((ROOT / "bot" / "playbooks").glob("*.yaml"))
 NAMES = [path.name for path in SHIPPED]
 # Each example validates the whole directory twice (~30 ms): two thirds of the usual count.
 PLAYBOOK_FUZZ = settings(FUZZ, max_examples=max(1, EXAMPLES * 2 // 3))
@@ -53,7 +53,7 @@ def replaced(directory: Path, name: str, body: bytes) -> Iterator[None]:
     try:
         yield
     finally:
-        shutil.copy(ROOT / "playbooks" / name, target)
+        shutil.copy(ROOT / "bot" / "playbooks" / name, target)
 
 
 def only_config_errors(directory: Path, name: str, body: bytes) -> None:
@@ -82,7 +82,7 @@ def test_arbitrary_documents(scratch: Path, name: str, doc: Any) -> None:
 @given(data=st.data())
 def test_mutated_playbooks(scratch: Path, data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(NAMES))
-    original = yaml.safe_load((ROOT / "playbooks" / name).read_text())
+    original = yaml.safe_load((ROOT / "bot" / "playbooks" / name).read_text())
     doc = data.draw(mutated(original, PLAYBOOK_WORDS))
     only_config_errors(scratch, name, yaml.safe_dump(doc, allow_unicode=True).encode())
 
@@ -91,7 +91,7 @@ def test_mutated_playbooks(scratch: Path, data: st.DataObject) -> None:
 @given(data=st.data())
 def test_mangled_playbooks(scratch: Path, data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(NAMES))
-    only_config_errors(scratch, name, data.draw(mangled_bytes((ROOT / "playbooks" / name)
+    only_config_errors(scratch, name, data.draw(mangled_bytes((ROOT / "bot" / "playbooks" / name)
                                                               .read_bytes())))
 
 

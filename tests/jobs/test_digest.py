@@ -8,9 +8,10 @@ from bot.app import JOB_CONTEXT, SCHEDULER
 from bot.jobs.digest import DigestRow, digest_blocks, post_digest, sweep
 from bot.models import Incident, StepName, StepResult, StepStatus
 from tests.jobs.conftest import open_incident, schedule
-from tests.support.bot_harness import running_bot
+from tests.support.bot_harness import populate, running_bot, without_scheduler
 from tests.support.polling import eventually
 from triage_sim.slack.blockkit import validate_blocks
+from triage_sim.slack.standin import SlackStandIn
 
 NOW = datetime(2026, 8, 10, 9, 0, tzinfo=UTC)
 
@@ -46,8 +47,8 @@ def test_a_long_digest_stays_within_slack_limits() -> None:
 async def test_one_message_per_channel_with_open_incidents(
     redis_url: str, key_prefix: str
 ) -> None:
-    async with running_bot(redis_url, key_prefix, overrides={"schedule": schedule()}) as bot:
-        await bot.app[SCHEDULER].stop()
+    async with running_bot(redis_url, key_prefix, overrides={"schedule": schedule()},
+                           runtime=without_scheduler()) as bot:
         first = await open_incident(bot.services, "checkout", card=False)
         await open_incident(bot.services, "payments", "Pool timeouts", card=False)
         done = await open_incident(bot.services, "search", card=False)
@@ -71,22 +72,26 @@ async def test_digest_time_passed_at_startup_is_caught_up_once_across_restarts(
     """A leader starting at 09:40 still sends the 09:00 digest; the next one does not repeat."""
     earlier = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%H:%M")
     config = {"schedule": schedule(digest_at=earlier, digest_timezone="UTC")}
-    async with running_bot(redis_url, key_prefix, overrides=config) as bot:
-        await bot.app[SCHEDULER].stop()
+    # The first bot only opens the incident: without a scheduler, or its own start-up catch-up
+    # could claim today's digest (with nothing open).
+    async with running_bot(redis_url, key_prefix, overrides=config,
+                           runtime=without_scheduler()) as bot:
         await open_incident(bot.services, card=False)
-    async with running_bot(redis_url, key_prefix, overrides=config) as bot:
-        digest = await bot.slack.wait_for_message(
-            "C0CHECKOUT", lambda m: m.text.startswith("1 open incident"), timeout=5)
-        async def digest_runs() -> list[str]:
-            return [r.outcome for r in await bot.app[JOB_CONTEXT].leases.runs()
-                    if r.job == "digest"]
+    # One Slack for the two leaders: each bot checks Slack's auth.test at start.
+    async with SlackStandIn() as slack:
+        populate(slack)
+        async with running_bot(redis_url, key_prefix, slack=slack, overrides=config) as bot:
+            digest = await slack.wait_for_message(
+                "C0CHECKOUT", lambda m: m.text.startswith("1 open incident"), timeout=5)
+            async def digest_runs() -> list[str]:
+                return [r.outcome for r in await bot.app[JOB_CONTEXT].leases.runs()
+                        if r.job == "digest"]
 
-        assert await eventually(digest_runs, what="the digest run recorded") == ["done"]
-        slack = bot.slack
-    async with running_bot(redis_url, key_prefix, slack=slack, overrides=config) as bot:
-        async def digest_tick_skipped() -> bool:
-            return bot.app[SCHEDULER].outcomes[("digest", "ran-already")] == 1
+            assert await eventually(digest_runs, what="the digest run recorded") == ["done"]
+        async with running_bot(redis_url, key_prefix, slack=slack, overrides=config) as bot:
+            async def digest_tick_skipped() -> bool:
+                return bot.app[SCHEDULER].outcomes[("digest", "ran-already")] == 1
 
-        await eventually(digest_tick_skipped, what="the new leader's catch-up digest tick")
-        digests = [m for m in slack.messages("C0CHECKOUT") if m.text.startswith("1 open")]
-        assert digests == [digest]  # today's digest tick was claimed by the previous leader
+            await eventually(digest_tick_skipped, what="the new leader's catch-up digest tick")
+            digests = [m for m in slack.messages("C0CHECKOUT") if m.text.startswith("1 open")]
+            assert digests == [digest]  # today's digest tick was claimed by the previous leader

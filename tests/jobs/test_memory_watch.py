@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from bot.app import JOB_CONTEXT, SCHEDULER
+from bot.app import JOB_CONTEXT
 from bot.jobs.memory_watch import forecast, watch
 from bot.models import StepName, StepStatus
 from bot.store.leases import JobRun
 from tests.jobs.conftest import open_incident, schedule
 from tests.jobs.fake_prometheus import FakePrometheus
-from tests.support.bot_harness import BotHarness, running_bot
+from tests.support.bot_harness import BotHarness, running_bot, without_scheduler
 from tests.support.polling import eventually
 from triage_sim.slack.state import Message
 
@@ -95,8 +95,8 @@ async def test_an_open_incident_of_the_service_gets_the_figures_instead(
     redis_url: str, key_prefix: str, prometheus: FakePrometheus
 ) -> None:
     growing(prometheus, rss=1.8 * GIB, per_hour=120 * MIB)
-    async with running_bot(redis_url, key_prefix, overrides=overrides(prometheus)) as bot:
-        await bot.app[SCHEDULER].stop()
+    async with running_bot(redis_url, key_prefix, overrides=overrides(prometheus),
+                           runtime=without_scheduler()) as bot:
         existing = await open_incident(bot.services, summary="MemoryGrowth firing")
         assert await watch(bot.app[JOB_CONTEXT], "checkout") is not None
         # The figures are posted once:
@@ -129,8 +129,8 @@ async def test_a_resolved_watch_incident_is_not_reopened_the_same_day(
     redis_url: str, key_prefix: str, prometheus: FakePrometheus
 ) -> None:
     growing(prometheus, rss=1.8 * GIB, per_hour=120 * MIB)
-    async with running_bot(redis_url, key_prefix, overrides=overrides(prometheus)) as bot:
-        await bot.app[SCHEDULER].stop()
+    async with running_bot(redis_url, key_prefix, overrides=overrides(prometheus),
+                           runtime=without_scheduler()) as bot:
         await watch(bot.app[JOB_CONTEXT], "checkout")
         [incident] = await bot.services.triage.incidents.store.list_open()
         await bot.services.triage.incidents.resolve(incident, "U0ALICE", "restarted checkout")
@@ -148,8 +148,8 @@ async def test_memory_scenario_raises_an_early_warning(
               "schedule": schedule(memory_watch_horizon=horizon_s),
               "services": [{"name": "checkout", "channel": "C0CHECKOUT",
                             "prometheus": {"job": "checkout"}, "memory_limit": "1GiB"}]}
-    async with running_bot(redis_url, key_prefix, overrides=config) as bot:
-        await bot.app[SCHEDULER].stop()
+    async with running_bot(redis_url, key_prefix, overrides=config,
+                           runtime=without_scheduler()) as bot:
         found = await watch(bot.app[JOB_CONTEXT], "checkout")
         assert found is not None if raised else found is None
         if found is not None:

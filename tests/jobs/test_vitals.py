@@ -6,14 +6,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.app import JOB_CONTEXT, SCHEDULER
+from bot.app import JOB_CONTEXT
 from bot.jobs.vitals import refresh, vital_queries
 from bot.models import Incident, Vital, Vitals, WalkContextState
 from bot.slack.cards import incident_card
 from bot.slack.vitals_blocks import vitals_section
 from tests.jobs.conftest import open_incident, schedule
 from tests.jobs.fake_prometheus import FakePrometheus
-from tests.support.bot_harness import BotHarness, running_bot
+from tests.support.bot_harness import BotHarness, running_bot, without_scheduler
 from triage_sim.slack.blockkit import validate_blocks
 
 ROLES = {"requests_total": "axum_http_requests_total",
@@ -89,8 +89,8 @@ async def test_refresh_skips_what_it_cannot_measure(
     redis_url: str, key_prefix: str, prometheus: FakePrometheus
 ) -> None:
     async with running_bot(redis_url, key_prefix,
-                           overrides=with_prometheus(prometheus)) as bot:
-        await bot.app[SCHEDULER].stop()
+                           overrides=with_prometheus(prometheus),
+                           runtime=without_scheduler()) as bot:
         ctx = bot.app[JOB_CONTEXT]
         walk = bot.services.triage.walk.stores.walk
         before_step_1 = await open_incident(bot.services)

@@ -35,8 +35,7 @@ from triage_sim.slack.standin import SlackStandIn
 
 STARTUP_S = 45.0
 #: Where the container's paths are in the repository (the image's COPY and compose's mounts).
-CONTAINER_PATHS = {"/config/triage.yaml": ROOT / "deploy" / "triage.yaml",
-                   "/app/playbooks": ROOT / "playbooks"}
+CONTAINER_PATHS = {"/config/triage.yaml": ROOT / "deploy" / "triage.yaml"}
 DOT_ENV = {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": "test-signing-secret",
            "TRIAGE_ALERT_TOKEN": "test-alert-token"}
 #: Variables of this shell that would leak into the bot and change what is tested.

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from bot.app import create_app
 from bot.config import SlackConfig, settings_from_mapping
+from bot.slack.scopes import REQUIRED_SCOPES, missing_scopes
 from tests.conftest import ROOT
 from tests.packaging.slack_manifest import (
     EVENT_SCOPES,
@@ -23,6 +24,7 @@ from tests.packaging.slack_manifest import (
     socket_mode_variant,
     web_api_methods,
 )
+from triage_sim.slack.standin import DEFAULT_SCOPES
 
 MANIFEST = ROOT / "slack-app-manifest.yml"
 
@@ -157,3 +159,14 @@ def test_readme_and_usage_hint_name_every_verb(manifest: Manifest) -> None:
             continue
         assert f"`{verb}" in described, f"README's feature list misses `{verb}`"
         assert verb in hint, f"the manifest's usage hint misses {verb}"
+
+
+def test_the_start_up_scope_check_asks_for_the_manifests_scopes(manifest: Manifest) -> None:
+    """serve refuses a token missing any of REQUIRED_SCOPES: the manifest grants exactly those,
+    and the Slack stand-in grants them by default, as an app installed from it would be."""
+    assert list(REQUIRED_SCOPES) == list(manifest.oauth_config.scopes.bot)
+    assert list(DEFAULT_SCOPES) == list(manifest.oauth_config.scopes.bot)
+    assert missing_scopes(",".join(DEFAULT_SCOPES)) == []
+    assert missing_scopes("chat:write, commands") == [
+        "files:write", "app_mentions:read", "usergroups:read", "im:write", "files:read",
+        "channels:manage"]

@@ -15,7 +15,6 @@ from aiohttp import web
 from bot.app import SERVICES, TASKS, Runtime, create_app
 from bot.config import Settings, settings_from_mapping
 from handlers.services import Services
-from tests.conftest import ROOT
 from triage_sim.slack.sender import SlackSender
 from triage_sim.slack.standin import SlackStandIn
 
@@ -104,9 +103,17 @@ def make_settings(slack: SlackStandIn, redis_url: str, key_prefix: str,
     raw = {**catalog_config(key_prefix), **(overrides or {})}
     env = {"SLACK_BOT_TOKEN": "xoxb-test-token", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": slack.api_url, "REDIS_URL": redis_url,
-           "TRIAGE_ALERT_TOKEN": ALERT_TOKEN, "SLACK_APP_TOKEN": "xapp-test-token",
-           "TRIAGE_PLAYBOOKS": str(ROOT / "playbooks")}
+           "TRIAGE_ALERT_TOKEN": ALERT_TOKEN, "SLACK_APP_TOKEN": "xapp-test-token"}
     return settings_from_mapping(raw, env, source="test-config")
+
+
+def without_scheduler() -> Runtime:
+    """The tests' runtime with no scheduled jobs, for tests that run a job themselves.
+
+    Stopping the scheduler after start raced its start-up catch-up ticks (which may open an
+    incident or claim today's digest before the test's first line runs).
+    """
+    return Runtime(channel_interval_s=0.01, drain_seconds=5, scheduler=False)
 
 
 @asynccontextmanager

@@ -42,7 +42,7 @@ def test_a_baseline_counts_only_after_enough_calm_profiles() -> None:
 
 
 def test_a_service_whose_normal_is_heavy_json_is_not_flagged_for_it() -> None:
-    playbooks: PlaybookSet = load_playbooks(ROOT / "playbooks")
+    playbooks: PlaybookSet = load_playbooks(ROOT / "bot" / "playbooks")
     signals = Signals(numbers={"http.p99_change": 4.0},
                       frames=[frame("serde_json::ser::to_writer", 0.45)], frames_kind="cpu",
                       span_categories={"serialization": 0.2})

@@ -34,7 +34,7 @@ MiB = 1024**2
 
 @pytest.fixture(scope="module")
 def playbooks() -> PlaybookSet:
-    return load_playbooks(ROOT / "playbooks")
+    return load_playbooks(ROOT / "bot" / "playbooks")
 
 
 def _ids(diagnosis: Diagnosis) -> list[str]:

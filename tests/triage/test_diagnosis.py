@@ -17,7 +17,7 @@ MiB = 1024**2
 
 @pytest.fixture(scope="module")
 def playbooks() -> PlaybookSet:
-    return load_playbooks(ROOT / "playbooks")
+    return load_playbooks(ROOT / "bot" / "playbooks")
 
 
 def order(diagnosis: Diagnosis) -> list[str]:
@@ -224,3 +224,31 @@ def test_heap_diff_allocator_frames_are_not_cpu_evidence(playbooks: PlaybookSet)
     assert order(diagnosis)[0] == "memory-growth"
     cpu = candidate(diagnosis, "cpu-spike")
     assert cpu.supporting == [] and cpu.score < 0
+
+
+def test_one_fact_is_never_listed_both_for_and_against(playbooks: PlaybookSet) -> None:
+    """A slow slope on a large RSS: "grows at 78.5 KiB/s" and "is flat (1×)" both hold."""
+    slope = 78.5 * 1024
+    signals = Signals(numbers={"rss.slope_bytes_per_s": slope, "rss.growth_ratio": 1.02})
+    for candidate_ in rank(playbooks, signals, "MemoryGrowth", {}).candidates:
+        grows = [r for r in candidate_.supporting if r.startswith("RSS grows")]
+        flat = [r for r in candidate_.contradicting if r.startswith("RSS is flat")]
+        assert not (grows and flat), candidate_
+    # With the time to OOM too, growth outweighs flatness: only the growth reasons show.
+    signals = Signals(numbers={**signals.numbers, "memory.time_to_oom_s": 3 * 3600.0})
+    memory = candidate(rank(playbooks, signals, "MemoryGrowth", {}), "memory-growth")
+    assert "RSS grows at 78.5 KiB/s" in memory.supporting
+    assert not [r for r in memory.contradicting if r.startswith("RSS is flat")]
+
+
+@pytest.mark.parametrize(("ratio", "slope_kib", "oom_h"), [
+    (1.01, 10, None), (1.04, 200, 30), (1.0, 78.5, 3), (1.3, 50, 2), (1.02, 5, None)])
+def test_rss_reasons_come_out_on_one_side(playbooks: PlaybookSet, ratio: float,
+                                          slope_kib: float, oom_h: float | None) -> None:
+    numbers = {"rss.growth_ratio": ratio, "rss.slope_bytes_per_s": slope_kib * 1024}
+    if oom_h is not None:
+        numbers["memory.time_to_oom_s"] = oom_h * 3600
+    memory = candidate(rank(playbooks, Signals(numbers=numbers), None, {}), "memory-growth")
+    rss_for = [r for r in memory.supporting if r.startswith(("RSS", "OOM"))]
+    rss_against = [r for r in memory.contradicting if r.startswith("RSS")]
+    assert not (rss_for and rss_against), (memory.supporting, memory.contradicting)

@@ -16,7 +16,7 @@ from bot.triage.playbook_values import MissingRoleError, parse_quantity, render_
 from bot.triage.rules import evaluate
 from tests.conftest import ROOT
 
-PLAYBOOKS = ROOT / "playbooks"
+PLAYBOOKS = ROOT / "bot" / "playbooks"
 SPECIFIC = ("memory-growth", "tokio-starvation", "cpu-spike", "p99-latency", "async-deadlock",
             "task-leak")
 

@@ -15,7 +15,16 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.triage.playbook import Playbook
-from bot.triage.playbook_loader import PlaybookSet, Problem, check_playbooks, load_playbooks
+from bot.triage.playbook_loader import (
+    PlaybookSet,
+    Problem,
+    builtin_playbooks,
+    check_playbook_set,
+    check_playbooks,
+    load_playbook_set,
+    load_playbooks,
+    playbook_sources,
+)
 
 DATA = Path(__file__).parent / "data"
 _MARK = re.compile(r"#\s*<-(\S+)")
@@ -287,3 +296,66 @@ def test_playbook_set_checks_itself() -> None:
     assert playbooks.get("a") is loose and playbooks.get("zz") is None
     assert playbooks.generic is generic
     assert [p.id for p in playbooks.all] == ["a", "g"]
+
+
+# -- the built-in playbooks (package data) and the team's directory over them ---------------
+
+BUILTIN_IDS = ["async-deadlock", "cpu-spike", "generic", "memory-growth", "p99-latency",
+               "task-leak", "tokio-starvation"]
+
+
+def test_built_in_playbooks_load_from_the_package_whatever_the_working_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    playbooks = load_playbook_set(None)
+    assert [p.id for p in playbooks.all] == BUILTIN_IDS
+    assert check_playbook_set(None) == []
+    files = playbook_sources(None).files
+    assert all(str(f).startswith(str(builtin_playbooks())) for f in files)
+
+
+def test_the_team_directory_adds_playbooks_and_replaces_built_ins_by_id(tmp_path: Path) -> None:
+    built_in = Path(str(builtin_playbooks()))
+    text = (built_in / "memory-growth.yaml").read_text(encoding="utf-8")
+    (tmp_path / "memory-growth.yaml").write_text(
+        text.replace("title:", "title: Ours -", 1), encoding="utf-8")
+    shutil.copy(built_in / "cpu-spike.yaml", tmp_path / "db-cpu.yaml")
+    copied = (tmp_path / "db-cpu.yaml").read_text(encoding="utf-8")
+    (tmp_path / "db-cpu.yaml").write_text(copied.replace("id: cpu-spike", "id: db-cpu", 1),
+                                          encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("not a playbook")
+    playbooks = load_playbook_set(tmp_path)
+    assert [p.id for p in playbooks.all] == sorted([*BUILTIN_IDS, "db-cpu"])
+    replaced = playbooks.get("memory-growth")
+    assert replaced is not None and replaced.title.startswith("Ours -")
+    sources = playbook_sources(tmp_path)
+    assert sources.added == ("db-cpu",) and sources.replaced == ("memory-growth",)
+    assert sources.describe(tmp_path).endswith(
+        f"from {tmp_path}: 1 added, 1 replacing a built-in (memory-growth)")
+
+
+def test_a_team_playbook_problem_is_reported_at_its_own_file_and_line(tmp_path: Path) -> None:
+    path, marks = write(tmp_path, "generic.yaml", """
+        id: generic
+        title: Ours
+        summary: s
+        generic: true
+        colour: red                              # <-extra
+        """)
+    problems = [str(p) for p in check_playbook_set(tmp_path)]
+    # Replacing the built-in generic playbook also drops the log categories it defines, which
+    # other built-ins' causes use: those are reported too, at their own files.
+    assert problems[0] == f"{path}:{marks['extra']}:1: unknown key 'colour'"
+    with pytest.raises(ConfigError, match=r"playbook problem\(s\)"):
+        load_playbook_set(tmp_path)
+
+
+def test_a_second_generic_playbook_is_named(tmp_path: Path) -> None:
+    write(tmp_path, "fallback.yaml", "id: fallback\ntitle: F\nsummary: s\ngeneric: true\n")
+    messages = [p.message for p in check_playbook_set(tmp_path)]
+    assert "generic: more than one generic playbook (fallback, generic)" in messages
+
+
+def test_triage_playbooks_that_is_no_directory_is_a_problem(tmp_path: Path) -> None:
+    [problem] = check_playbook_set(tmp_path / "nope")
+    assert problem.message.startswith("not a directory of playbooks")

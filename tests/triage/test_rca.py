@@ -94,6 +94,39 @@ def test_draft_without_evidence_says_so() -> None:
     assert "Not established yet" in rca.text(Section.ROOT_CAUSE)
 
 
+def _failed(step: StepName, error: str) -> StepResult:
+    return StepResult(step=step, status=StepStatus.FAILED, error=error)
+
+
+def test_a_failed_step_is_named_with_its_cause_not_as_not_run() -> None:
+    failed = {StepName.METRICS: _failed(StepName.METRICS, "prometheus: cannot connect to "
+                                        "prom:9090: Connection refused"),
+              StepName.LOGS: _failed(StepName.LOGS, "loki: cannot resolve loki: Name or "
+                                                    "service not known")}
+    rca = draft(incident(), failed, diagnosis(), {"memory-growth": playbook()}, [])
+    symptom = rca.text(Section.SYMPTOM)
+    assert "Step 1 (metrics) failed: prometheus: cannot connect to prom:9090: Connection " \
+           "refused. No measured symptom." in symptom
+    assert "has not run" not in symptom
+    # No step produced evidence: no pattern leads, whatever the stored ranking says.
+    root = rca.text(Section.ROOT_CAUSE)
+    assert root.splitlines() == [
+        "• Not established: no step produced evidence.",
+        "• Not checked: the metrics step failed (prometheus: cannot connect to prom:9090: "
+        "Connection refused)",
+        "• Not checked: the logs step failed (loki: cannot resolve loki: Name or service not "
+        "known)"]
+    assert rca.playbook is None and rca.text(Section.FIX) == ""
+
+
+def test_with_some_evidence_the_failed_steps_are_listed_as_gaps() -> None:
+    partial = {**results(), StepName.LOGS: _failed(StepName.LOGS, "loki: HTTP 503")}
+    rca = draft(incident(), partial, diagnosis(), {"memory-growth": playbook()}, [])
+    root = rca.text(Section.ROOT_CAUSE)
+    assert "Most likely: Memory growth" in root
+    assert "Not checked: the logs step failed (loki: HTTP 503)" in root
+
+
 def test_human_sections_survive_a_redraft_and_untouched_ones_are_refilled() -> None:
     first = draft(incident(), {}, None, {"memory-growth": playbook()}, [])
     prefilled = {s: fingerprint(first.text(s)) for s in Section}

@@ -38,6 +38,7 @@ import aiohttp
 
 from bot.config import ServiceConfig
 from bot.errors import InputError, QueryRejected, SourceTimeout, SourceUnavailable
+from bot.sources.http import describe_client_error
 from bot.sources.pprof.analysis import FrameTotals, ProfileDiff, diff_profiles, frame_totals
 from bot.sources.pprof.decode import ProfileDecodeError, ProfileTooLarge, decode
 from bot.sources.pprof.model import Profile
@@ -229,7 +230,8 @@ async def _snippet(response: aiohttp.ClientResponse, limit: int = 300) -> str:
 
 def _describe(exc: aiohttp.ClientError) -> str:
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect ({exc.os_error.strerror or exc.os_error})"
+        # "cannot connect to host:port: Connection refused", "cannot resolve host: ...".
+        return describe_client_error(exc)
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "the server closed the connection before answering"
     if isinstance(exc, aiohttp.ClientPayloadError):

@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
-from bot.config import DEFAULT_PLAYBOOKS_DIR, BackendsConfig
+from bot.config import BackendsConfig
 from bot.sources.pprof.client import PprofClient, profile_executor
 from bot.sources.registry import Sources
 from bot.sources.window import TimeWindow
 from bot.triage.diagnosis import rank
-from bot.triage.playbook_loader import PlaybookSet, load_playbooks
+from bot.triage.playbook_loader import PlaybookSet, load_playbook_set
 from bot.triage.steps import metrics, traces
 from bot.triage.steps.base import StepContext, StepDeps
 from bot.triage.walk import DEFAULT_LOOKBACK
@@ -29,7 +29,7 @@ async def record_walk(scenario_name: str, prometheus_url: str, service_base_url:
     """Run the metrics and traces steps' queries for the scenario against ``prometheus_url``."""
     scenario = get_scenario(scenario_name)
     service = scenario.catalog_entry(service_base_url)
-    chosen = playbooks or load_playbooks(DEFAULT_PLAYBOOKS_DIR)
+    chosen = playbooks or load_playbook_set(None)
     backends = BackendsConfig(prometheus=prometheus_url, loki=service_base_url,
                               jaeger=service_base_url, timeout_seconds=30)
     now = datetime.now(UTC)

@@ -48,6 +48,9 @@ __all__ = ["SlackStandIn"]
 T = TypeVar("T")
 DEFAULT_BOT_TOKEN = "xoxb-test-token"
 DEFAULT_APP_TOKEN = "xapp-test-token"
+#: The bot scopes slack-app-manifest.yml requests: what an installed app's token is granted.
+DEFAULT_SCOPES = ("commands", "chat:write", "files:write", "app_mentions:read",
+                  "usergroups:read", "im:write", "files:read", "channels:manage")
 
 
 class SlackStandIn(StandInQueries):
@@ -64,8 +67,11 @@ class SlackStandIn(StandInQueries):
         bot_id: str = "B0TRIAGEBOT",
         app_id: str = "A0TRIAGE",
         clock: Callable[[], float] = time.monotonic,
+        scopes: Iterable[str] = DEFAULT_SCOPES,
     ) -> None:
         self.bot_tokens = frozenset(bot_tokens)
+        #: Granted to the bot tokens; sent as ``x-oauth-scopes`` as Slack does (tests change it).
+        self.scopes: list[str] = list(scopes)
         self.app_token = app_token
         self.ws = Workspace(
             team_id=team_id,
@@ -338,7 +344,9 @@ class SlackStandIn(StandInQueries):
             app_token=self.app_token,
             links=self,
         )
-        return status, body, {}
+        # Slack names a valid token's scopes on every answer; auth.test is how apps read them.
+        granted = token in self.bot_tokens
+        return status, body, {"x-oauth-scopes": ",".join(self.scopes)} if granted else {}
 
     async def _upload(self, request: web.Request) -> web.Response:
         content = await _upload_bytes(request)
