@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
@@ -25,6 +25,7 @@ from bot.config import DEFAULT_REDIS_URL, Settings
 from bot.errors import ConfigError
 from bot.jobs import job_specs
 from bot.jobs.context import JobContext
+from bot.models import Incident
 from bot.observability import BotMetrics, watch_loop_lag
 from bot.scheduler import JobScheduler
 from bot.slack.client import build_web_client
@@ -34,9 +35,11 @@ from bot.store.cards import CardStore
 from bot.store.connection import Redis, connect_redis, redis_ping
 from bot.store.keys import Keys
 from bot.store.leases import LeaseStore
+from bot.store.outbox import Outbox
 from bot.store.vitals import VitalsStore
-from bot.tasks import TaskSupervisor
+from bot.tasks import SupervisorBusy, TaskSupervisor
 from bot.triage.cards import CardKeeper
+from bot.triage.delivery import Delivery, DrainerOptions, OutboxDrainer
 from bot.triage.incidents import IncidentService
 from bot.triage.intake import AlertIntake
 from bot.triage.service import TriageService
@@ -63,6 +66,7 @@ class Runtime:
     step_timeout_s: float = 120.0
     profile_seconds: int | None = None
     scheduler: bool = True
+    outbox: DrainerOptions = field(default_factory=DrainerOptions)
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -77,6 +81,8 @@ ALERT_RECEIVER: web.AppKey[alerts.Receiver] = web.AppKey("alert_receiver")
 SCHEDULER = web.AppKey("scheduler", JobScheduler)
 JOB_CONTEXT = web.AppKey("job_context", JobContext)
 OUTBOUND = web.AppKey("outbound", SlackOutbound)
+DRAINER = web.AppKey("drainer", OutboxDrainer)
+DRAINER_TASK: web.AppKey[asyncio.Task[None]] = web.AppKey("drainer_task")
 SLACK_ROUTE: web.AppKey[SlackRoute | None] = web.AppKey("slack_route")
 
 
@@ -84,12 +90,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     """Build the application; resources open on startup and close on cleanup."""
     runtime = runtime or Runtime()
     _check_slack_settings(settings, runtime)
+    _check_fallback_channel(settings)
     app = web.Application(client_max_size=settings.file.alerts.max_body_bytes + 1024)
     app[SETTINGS] = settings
     app[RUNTIME] = runtime
     app[METRICS] = BotMetrics()
     app.cleanup_ctx.extend([_redis_ctx, _tasks_ctx, _loop_lag_ctx, _walk_ctx, _slack_ctx,
-                           _scheduler_ctx])
+                           _outbox_ctx, _scheduler_ctx])
     app.on_startup.append(_freeze_startup_objects)
 
     async def ready() -> bool:
@@ -109,6 +116,18 @@ def _check_slack_settings(settings: Settings, runtime: Runtime) -> None:
         missing.append("SLACK_SIGNING_SECRET")
     if missing:
         raise ConfigError(f"missing environment variable(s): {', '.join(missing)}")
+
+
+def _check_fallback_channel(settings: Settings) -> None:
+    """An alert that maps to no catalog service must have somewhere to go.
+
+    Without a fallback channel its incident cannot be opened, and refusing it (4xx) would make
+    Alertmanager drop it: so the bot does not start half-configured.
+    """
+    if not settings.file.slack.default_channel:
+        raise ConfigError(
+            "slack.default_channel is not set: alerts that match no catalog service open an "
+            "incident for service `unknown` there. Set it to a channel id (like C0123ABCD).")
 
 
 async def _freeze_startup_objects(_: web.Application) -> None:
@@ -133,9 +152,8 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _tasks_ctx(app: web.Application) -> AsyncIterator[None]:
     app[TASKS] = TaskSupervisor()
     yield
-    cut = await app[TASKS].drain(app[RUNTIME].drain_seconds)
-    if cut:
-        log.warning("in-flight work cut short by shutdown", extra={"tasks": cut})
+    if not app[TASKS].closing:  # normally drained by _outbox_ctx, while Slack is still open
+        await app[TASKS].drain(app[RUNTIME].drain_seconds)
 
 
 async def _loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -195,6 +213,50 @@ async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
     if socket is not None:
         await socket.close_async()  # type: ignore[no-untyped-call]
     await session.close()
+
+
+async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
+    """This replica's outbox drainer: runs while the app runs, finishes its batch on stop."""
+    settings, services, metrics = app[SETTINGS], app[SERVICES], app[METRICS]
+    triage, tasks = services.triage, app[TASKS]
+
+    def after_card(incident: Incident) -> None:
+        if not triage.wants_metrics_on_open(incident):
+            return
+        try:
+            tasks.spawn(triage.run_metrics_on_open(incident), name="alerts:metrics",
+                        timeout=services.step_deadline_s)
+        except SupervisorBusy:
+            log.warning("metrics step not started: bot busy", extra={"incident_id": incident.id})
+
+    delivery = Delivery(triage.cards, app[OUTBOUND], app[WALK].stores.incidents,
+                        app[WALK].stores.alerts, on_card_posted=after_card)
+    drainer = OutboxDrainer(Outbox(app[REDIS], Keys(settings.key_prefix)), delivery,
+                            app[RUNTIME].outbox, report_depth=metrics.outbox_depth.set)
+    task = asyncio.get_running_loop().create_task(drainer.run(), name="outbox-drainer")
+    app[DRAINER], app[DRAINER_TASK] = drainer, task
+    yield
+    # Cleanup runs once the listener is closed and the requests in hand are answered; this
+    # finishes the work in hand while Redis and Slack are still open (they close after).
+    await _stop_drainer(app)
+    cut = await app[TASKS].drain(app[RUNTIME].drain_seconds)
+    if cut:
+        log.warning("in-flight work cut short by shutdown", extra={"tasks": cut})
+
+
+async def _stop_drainer(app: web.Application) -> None:
+    """Stop claiming; let the batch in hand finish within the drain time, then cancel."""
+    drainer, task = app[DRAINER], app[DRAINER_TASK]
+    drainer.stop()
+    if task.done():
+        return
+    try:
+        await asyncio.wait_for(asyncio.shield(task), app[RUNTIME].drain_seconds)
+    except TimeoutError:
+        log.warning("outbox batch cut short by shutdown; its items come back after the lease")
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
 
 
 async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -24,15 +24,21 @@ from bot.models import (
     StepStatus,
     TimelineEvent,
 )
+from bot.models.outbox import OutboxItem, change_item, redraw_item
 from bot.store.alerts import AlertStateStore
 from bot.triage.cards import CardKeeper
 from bot.triage.incidents import Declaration, IncidentService
-from bot.triage.intake import AlertIntake, IntakeResult
+from bot.triage.intake import AlertIntake
 from bot.triage.ports import Announcer
 from bot.triage.rca_service import RcaService
 from bot.triage.walk import StepRun, Walk
 
 __all__ = ["TriageService"]
+
+
+def _shown(incident: Incident, change: Change) -> list[OutboxItem]:
+    """What a person's change owes Slack: the card redrawn, and a line in its thread."""
+    return [redraw_item(incident.id), change_item(incident.id, change)]
 
 
 @dataclass(frozen=True)
@@ -104,9 +110,9 @@ class TriageService:
         await self.announcer.post_text(incident, text)
 
     async def note(self, incident: Incident, actor: str, text: str) -> None:
-        """Add a note to the timeline and say it in the thread."""
-        await self.incidents.note(incident, actor, text)
-        await self.announcer.post_change(incident, Change("note", actor, text=text))
+        """Add a note to the timeline; the thread line is owed in the same write (outbox)."""
+        await self.incidents.note(incident, actor, text,
+                                  [change_item(incident.id, Change("note", actor, text=text))])
 
     async def assign(self, incident: Incident, actor: str, assignee: str) -> bool:
         """Make ``assignee`` the owner; False when they already were."""
@@ -118,48 +124,30 @@ class TriageService:
 
     async def _assign(self, incident: Incident, actor: str, assignee: str,
                       kind: ChangeKind) -> bool:
-        updated = await self.incidents.assign(incident, actor, assignee)
-        if updated is None or not updated.changed:
-            return False
-        await self._show(updated.incident, Change(kind, actor, subject=assignee))
-        return True
+        updated = await self.incidents.assign(
+            incident, actor, assignee, _shown(incident, Change(kind, actor, subject=assignee)))
+        return updated is not None and updated.changed
 
     async def resolve(self, incident: Incident, actor: str, note: str = "") -> bool:
-        """Close the incident; False when it was already resolved."""
-        updated = await self.incidents.resolve(incident, actor, note)
-        if updated is None or not updated.changed:
-            return False
-        await self._show(updated.incident, Change("resolved", actor, text=note))
-        return True
+        """Close the incident; False when it was already resolved.
 
-    async def _show(self, incident: Incident, change: Change) -> None:
-        await self.cards.refresh(incident.id)
-        await self.announcer.post_change(incident, change)
+        The card's redraw and the thread line are stored with the resolution, so a failed
+        ``chat.update`` is retried until the card says Resolved.
+        """
+        updated = await self.incidents.resolve(
+            incident, actor, note, _shown(incident, Change("resolved", actor, text=note)))
+        return updated is not None and updated.changed
 
     # -- alerts ------------------------------------------------------------------------------
 
-    async def announce(self, result: IntakeResult) -> None:
-        """Post the card if nobody has; otherwise redraw it and say what changed, once."""
-        incident = result.incident
-        if incident is None:
-            return
-        if not incident.card_ts:
-            posted, by_us = await self.cards.post_once(incident)
-            if result.changes and not by_us:
-                # Someone else posted (or is posting) the card, perhaps from a state read
-                # before these changes: it is redrawn, and once it exists, they are said.
-                self.cards.request_refresh(incident.id)
-                if posted.card_ts and not result.created:
-                    states = await self.alert_states.states(incident.id)
-                    await self.announcer.post_alert_changes(posted, result.changes, states)
-            if self.auto_metrics and result.created and self.is_walkable(posted):
-                await self.run_step(posted, StepName.METRICS, "alertmanager")
-            return
-        if not result.changes:
-            return
-        self.cards.request_refresh(incident.id)
-        states = await self.alert_states.states(incident.id)
-        await self.announcer.post_alert_changes(incident, result.changes, states)
+    def wants_metrics_on_open(self, incident: Incident) -> bool:
+        """Whether a new alert incident's card is followed by the metrics step on its own."""
+        return self.auto_metrics and self.is_walkable(incident)
+
+    async def run_metrics_on_open(self, incident: Incident) -> None:
+        """The metrics step, run once the card of a new alert incident is posted."""
+        if self.wants_metrics_on_open(incident):
+            await self.run_step(incident, StepName.METRICS, "alertmanager")
 
     # -- the walk ----------------------------------------------------------------------------
 

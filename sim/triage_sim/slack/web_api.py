@@ -18,6 +18,7 @@ from triage_sim.slack.api_chat import (
     chat_post_ephemeral,
     chat_post_message,
     chat_update,
+    conversations_history,
 )
 from triage_sim.slack.api_files import files_complete_upload_external, files_get_upload_url_external
 from triage_sim.slack.api_views import views_open, views_push, views_update
@@ -97,6 +98,7 @@ _METHODS: dict[str, _Method] = {
     "views.update": _Method(_plain(views_update)),
     "views.push": _Method(_plain(views_push)),
     "conversations.info": _Method(_conversations_info),
+    "conversations.history": _Method(_plain(conversations_history)),
     "users.info": _Method(_users_info),
     "files.getUploadURLExternal": _Method(_upload_url),
     "files.completeUploadExternal": _Method(_plain(files_complete_upload_external)),
