@@ -60,6 +60,18 @@ redis.call('ZADD', KEYS[1], 'XX', tonumber(ARGV[3]), ARGV[1])
 return 1
 """
 
+# KEYS: due, items. ARGV: due ms, then id and claimed JSON pairs.
+_EXTEND = """
+local kept = 0
+for i = 2, #ARGV, 2 do
+  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[i + 1] then
+    redis.call('ZADD', KEYS[1], 'XX', tonumber(ARGV[1]), ARGV[i])
+    kept = kept + 1
+  end
+end
+return kept
+"""
+
 # KEYS: due, items, tries, dead. ARGV: id, the item JSON as claimed.
 _BURY = """
 if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
@@ -95,6 +107,7 @@ class Outbox:
         self._ack = redis.register_script(_ACK)
         self._retry = redis.register_script(_RETRY)
         self._bury = redis.register_script(_BURY)
+        self._extend = redis.register_script(_EXTEND)
 
     def stage(self, pipe: Any, items: Sequence[OutboxItem], at_ms: int | None = None) -> None:
         """Add the items' writes to ``pipe`` (a MULTI pipeline the caller executes).
@@ -132,6 +145,16 @@ class Outbox:
         pairs = zip(flat[::2], flat[1::2], strict=True)
         return [Claimed(OutboxItem.model_validate_json(raw), str(raw), int(tries))
                 for raw, tries in pairs]
+
+    async def extend(self, held: Sequence[Claimed], lease_ms: int) -> None:
+        """Renew the lease of items still in hand (a slow delivery is not taken over)."""
+        args: list[str | int] = [now_ms() + lease_ms]
+        for claimed in held:
+            args += [claimed.item.id, claimed.raw]
+        try:
+            await self._extend(keys=self._queue_keys()[:2], args=args)
+        except RedisError as exc:
+            raise store_error(exc) from exc
 
     async def ack(self, claimed: Claimed) -> bool:
         """Done: forget the item, unless it was asked for again since it was claimed."""

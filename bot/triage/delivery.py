@@ -71,8 +71,9 @@ class Delivery:
 class DrainerOptions:
     """How the drainer paces itself."""
 
-    #: How long a claimed item is ours; longer than a delivery's worst case (paced, 429s).
-    lease_s: float = 60.0
+    #: How long a claimed item is ours without renewal: the drainer renews it every third of
+    #: this while it delivers, so it bounds how soon a dead replica's items are taken over.
+    lease_s: float = 10.0
     batch: int = 32
     #: How often an empty outbox is looked at again.
     idle_s: float = 0.1
@@ -116,9 +117,27 @@ class OutboxDrainer:
                 continue
             self.busy = True
             try:
-                await self._deliver_batch(batch)
+                await self._deliver_leased(batch)
             finally:
                 self.busy = False
+
+    async def _deliver_leased(self, batch: list[Claimed]) -> None:
+        """Deliver the batch, renewing its lease meanwhile."""
+        work = asyncio.ensure_future(self._deliver_batch(batch))
+        lease_ms = int(self._options.lease_s * 1000)
+        try:
+            while True:
+                done, _ = await asyncio.wait({work}, timeout=self._options.lease_s / 3)
+                if done:
+                    break
+                with suppress(StoreError):
+                    await self._outbox.extend(batch, lease_ms)
+        finally:
+            if not work.done():
+                work.cancel()
+                with suppress(asyncio.CancelledError):
+                    await work
+        work.result()
 
     async def _pause(self, seconds: float) -> None:
         with suppress(TimeoutError):
