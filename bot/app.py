@@ -229,10 +229,12 @@ async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
         except SupervisorBusy:
             log.warning("metrics step not started: bot busy", extra={"incident_id": incident.id})
 
+    options = app[RUNTIME].outbox
     delivery = Delivery(triage.cards, app[OUTBOUND], app[WALK].stores.incidents,
-                        app[WALK].stores.alerts, on_card_posted=after_card)
+                        app[WALK].stores.alerts, on_card_posted=after_card,
+                        lease_s=options.lease_s)
     drainer = OutboxDrainer(Outbox(app[REDIS], Keys(settings.key_prefix)), delivery,
-                            app[RUNTIME].outbox, report_depth=metrics.outbox_depth.set)
+                            options, report_depth=metrics.outbox_depth.set)
     task = asyncio.get_running_loop().create_task(drainer.run(), name="outbox-drainer")
     app[DRAINER], app[DRAINER_TASK] = drainer, task
     yield

@@ -80,17 +80,19 @@ class CardKeeper:
             raise
         return await self._record(state.incident, ts), True
 
-    async def post_owed(self, iid: str, *, look_first: bool) -> OwedCard:
+    async def post_owed(self, iid: str, *, look_first: bool, lock_ms: int) -> OwedCard:
         """The outbox's card post: unless Redis or Slack already has the card, post it.
 
         ``look_first`` (a retry: an earlier attempt may have posted and lost the answer, or
         died before recording the ``ts``) asks Slack for a card carrying the incident's
-        metadata before posting, and records that one instead of posting a second.
+        metadata before posting, and records that one instead of posting a second. The card
+        lock lives ``lock_ms`` (the outbox lease, which already keeps other drainers off the
+        item), so a poster that died blocks the next one no longer than its lease.
         """
         state = await self._cards.state(iid)
         if state is None or state.incident.card_ts:
             return OwedCard(state.incident if state else None, done=True)
-        if not await self._cards.lock(iid):
+        if not await self._cards.lock(iid, lock_ms):
             return OwedCard(state.incident, done=False)  # someone is posting it right now
         try:
             state = await self._cards.state(iid)

@@ -36,8 +36,10 @@ class Delivery:
     """Delivers one outbox item; True when it is done, False when it must wait for its card."""
 
     def __init__(self, cards: CardKeeper, announcer: Announcer, incidents: IncidentStore,
-                 alert_states: AlertStateStore,
-                 on_card_posted: Callable[[Incident], None] | None = None) -> None:
+                 alert_states: AlertStateStore, *,
+                 on_card_posted: Callable[[Incident], None] | None = None,
+                 lease_s: float = 10.0) -> None:
+        self._lock_ms = int(lease_s * 1000)
         self._cards = cards
         self._announcer = announcer
         self._incidents = incidents
@@ -48,7 +50,8 @@ class Delivery:
         """Send the item (StoreError and Slack's errors propagate: the drainer retries)."""
         item = claimed.item
         if item.kind == "card":
-            owed = await self._cards.post_owed(item.incident, look_first=claimed.tries > 1)
+            owed = await self._cards.post_owed(item.incident, look_first=claimed.tries > 1,
+                                               lock_ms=self._lock_ms)
             if owed.posted and item.run_metrics and owed.incident and self._on_card_posted:
                 self._on_card_posted(owed.incident)
             return owed.done
