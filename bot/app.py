@@ -22,7 +22,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.composition import open_walk, rca_service
 from bot.config import DEFAULT_REDIS_URL, Settings
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StoreError
 from bot.jobs import job_specs
 from bot.jobs.context import JobContext
 from bot.models import Incident
@@ -96,7 +96,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     app[RUNTIME] = runtime
     app[METRICS] = BotMetrics()
     app.cleanup_ctx.extend([_redis_ctx, _tasks_ctx, _loop_lag_ctx, _walk_ctx, _slack_ctx,
-                           _outbox_ctx, _scheduler_ctx])
+                           _outbox_ctx, _sweep_ctx, _scheduler_ctx])
     app.on_startup.append(_freeze_startup_objects)
 
     async def ready() -> bool:
@@ -244,6 +244,26 @@ async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     cut = await app[TASKS].drain(app[RUNTIME].drain_seconds)
     if cut:
         log.warning("in-flight work cut short by shutdown", extra={"tasks": cut})
+
+
+async def _sweep_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Notice steps whose runner died (their lease ran out) and mark them interrupted."""
+    walk, triage, metrics = app[WALK], app[SERVICES].triage, app[METRICS]
+    walk.on_outcome = lambda step, outcome: metrics.steps.labels(step.value, outcome).inc()
+
+    async def sweep_forever() -> None:
+        while True:
+            await asyncio.sleep(walk.step_lease_s / 2)
+            try:
+                await triage.sweep_interrupted_steps()
+            except StoreError as exc:
+                log.warning("interrupted-step sweep skipped", extra={"error": str(exc)})
+
+    task = asyncio.get_running_loop().create_task(sweep_forever(), name="step-sweep")
+    yield
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
 
 
 async def _stop_drainer(app: web.Application) -> None:

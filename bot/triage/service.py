@@ -31,7 +31,7 @@ from bot.triage.incidents import Declaration, IncidentService
 from bot.triage.intake import AlertIntake
 from bot.triage.ports import Announcer
 from bot.triage.rca_service import RcaService
-from bot.triage.walk import StepRun, Walk
+from bot.triage.walk import STEP_RUN, StepRun, Walk
 
 __all__ = ["TriageService"]
 
@@ -83,7 +83,7 @@ class TriageService:
 
     async def is_step_running(self, iid: str, step: StepName) -> bool:
         """Whether a run of ``step`` is under way (its run claim is held)."""
-        return await self.walk.stores.claims.held("step-run", f"{iid}:{step.value}")
+        return await self.walk.stores.claims.held(STEP_RUN, f"{iid}:{step.value}")
 
     async def roles(self, iid: str) -> dict[str, str]:
         """The series roles step 1 chose for the incident (empty before it ran)."""
@@ -173,6 +173,11 @@ class TriageService:
             await self.announcer.post_ranking(current, run.after)
         self.cards.request_refresh(incident.id)
         return run
+
+    async def sweep_interrupted_steps(self) -> int:
+        """Steps left "running" by a process that died are marked interrupted; how many."""
+        incidents = await self.incidents.store.list_open()
+        return len(await self.walk.sweep_interrupted(i.id for i in incidents))
 
     # -- the RCA -----------------------------------------------------------------------------
 
