@@ -2,6 +2,11 @@
 
 Every resource lives in one ``cleanup_ctx`` generator (open, yield, close), stored under a typed
 ``web.AppKey``. Cleanup runs in reverse: background work drains before Redis and Slack close.
+
+:func:`serve` runs it until SIGTERM/SIGINT, then stops gracefully within the drain time: stop
+listening, answer every request already begun (aiohttp's own shutdown drops the rest of a body
+still arriving, so those requests were never answered), finish the outbox batch and the
+background work in hand, close.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
@@ -69,7 +75,52 @@ class Runtime:
     outbox: DrainerOptions = field(default_factory=DrainerOptions)
 
 
+class Shutdown:
+    """Requests in flight, and the deadline the whole stop must keep once it has begun."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.deadline: float | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def begin(self) -> None:
+        """A request reached its handler."""
+        self.requests += 1
+        self._idle.clear()
+
+    def end(self) -> None:
+        """A request was answered (or failed)."""
+        self.requests -= 1
+        if self.requests == 0:
+            self._idle.set()
+
+    def start(self, drain_seconds: float) -> None:
+        """SIGTERM: from now on, everything must be done within ``drain_seconds``."""
+        self.deadline = time.monotonic() + drain_seconds
+
+    @property
+    def stopping(self) -> bool:
+        """Whether the stop has begun."""
+        return self.deadline is not None
+
+    def remaining(self, default: float) -> float:
+        """What is left of the drain time (``default`` outside a signalled stop)."""
+        if self.deadline is None:
+            return default
+        return max(0.1, self.deadline - time.monotonic())
+
+    async def requests_answered(self, within: float) -> bool:
+        """Wait until no request is in flight; False if some still were at the deadline."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), within)
+        except TimeoutError:
+            return False
+        return True
+
+
 SETTINGS = web.AppKey("settings", Settings)
+SHUTDOWN = web.AppKey("shutdown", Shutdown)
 RUNTIME = web.AppKey("runtime", Runtime)
 METRICS = web.AppKey("metrics", BotMetrics)
 REDIS = web.AppKey("redis", Redis)
@@ -91,8 +142,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     runtime = runtime or Runtime()
     _check_slack_settings(settings, runtime)
     _check_fallback_channel(settings)
-    app = web.Application(client_max_size=settings.file.alerts.max_body_bytes + 1024)
+    app = web.Application(client_max_size=settings.file.alerts.max_body_bytes + 1024,
+                          middlewares=[_count_requests])
     app[SETTINGS] = settings
+    app[SHUTDOWN] = Shutdown()
     app[RUNTIME] = runtime
     app[METRICS] = BotMetrics()
     app.cleanup_ctx.extend([_redis_ctx, _tasks_ctx, _loop_lag_ctx, _walk_ctx, _slack_ctx,
@@ -106,6 +159,46 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     app.router.add_post("/slack/events", _slack_events)
     app.router.add_post("/alerts/alertmanager", _alertmanager)
     return app
+
+
+@web.middleware
+async def _count_requests(request: web.Request,
+                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                          ) -> web.StreamResponse:
+    """Count requests in flight, so a stop waits for them; once stopping, close after each."""
+    shutdown = request.app[SHUTDOWN]
+    shutdown.begin()
+    try:
+        response = await handler(request)
+        if shutdown.stopping:
+            response.force_close()
+        return response
+    finally:
+        shutdown.end()
+
+
+async def serve(app: web.Application, host: str, port: int) -> None:
+    """Run until SIGTERM/SIGINT, then stop within ``Runtime.drain_seconds``."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                           shutdown_timeout=app[RUNTIME].drain_seconds)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+        log.info("stopping: answering requests in hand, then draining")
+        shutdown = app[SHUTDOWN]
+        shutdown.start(app[RUNTIME].drain_seconds)
+        await site.stop()  # no new connections
+        if not await shutdown.requests_answered(shutdown.remaining(0)):
+            log.warning("requests still unanswered at the drain deadline",
+                        extra={"requests": shutdown.requests})
+    finally:
+        await runner.cleanup()
 
 
 def _check_slack_settings(settings: Settings, runtime: Runtime) -> None:
@@ -241,7 +334,7 @@ async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     # Cleanup runs once the listener is closed and the requests in hand are answered; this
     # finishes the work in hand while Redis and Slack are still open (they close after).
     await _stop_drainer(app)
-    cut = await app[TASKS].drain(app[RUNTIME].drain_seconds)
+    cut = await app[TASKS].drain(app[SHUTDOWN].remaining(app[RUNTIME].drain_seconds))
     if cut:
         log.warning("in-flight work cut short by shutdown", extra={"tasks": cut})
 
@@ -273,7 +366,8 @@ async def _stop_drainer(app: web.Application) -> None:
     if task.done():
         return
     try:
-        await asyncio.wait_for(asyncio.shield(task), app[RUNTIME].drain_seconds)
+        await asyncio.wait_for(asyncio.shield(task),
+                               app[SHUTDOWN].remaining(app[RUNTIME].drain_seconds))
     except TimeoutError:
         log.warning("outbox batch cut short by shutdown; its items come back after the lease")
         task.cancel()
