@@ -96,7 +96,7 @@ async def test_unmapped_alert_goes_to_the_default_channel_naming_its_labels(
     await bot.idle()
     card = bot.slack.messages("C0INCIDENTS")[0]
     shown = texts(card.blocks)
-    assert "unmapped alert" in shown
+    assert "unknown (unmapped alert)" in shown  # service `unknown`, its labels below
     assert "no catalog service matched labels" in shown and "monitor=master" in shown
     assert "warning" in shown
 

@@ -186,6 +186,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "auth.test": frozenset(),
     "users.info": frozenset({"users:read"}),
     "conversations.info": frozenset({"channels:read", "groups:read"}),
+    "conversations.history": frozenset({"channels:history", "groups:history"}),
 }
 #: slack_sdk helpers that call several methods.
 _COMPOSITE = {"files.upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal")}
