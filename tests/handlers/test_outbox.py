@@ -10,7 +10,7 @@ import asyncio
 import json
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import aiohttp
 import pytest
@@ -20,6 +20,7 @@ from bot.triage.delivery import DrainerOptions
 from tests.handlers.test_alerts import INTAKE_ONLY
 from tests.support.alert_payloads import alert, notification
 from tests.support.bot_harness import ALERT_TOKEN, BotHarness, running_bot
+from tests.support.polling import eventually
 from tests.support.redis_server import RedisServer
 from triage_sim.slack.standin import SlackStandIn
 
@@ -110,9 +111,19 @@ async def test_a_stored_note_always_reaches_the_thread(bot: BotHarness) -> None:
 async def test_metrics_show_the_outbox_depth(bot: BotHarness) -> None:
     assert (await bot.post_alert(group(1))).status == 200
     await bot.idle()
-    async with bot.http.get(f"{bot.base_url}/metrics") as response:
-        text = await response.text()
-    assert "triage_outbox_depth 0.0" in text
+
+    async def depth_shown() -> str:
+        async with bot.http.get(f"{bot.base_url}/metrics") as response:
+            text = await response.text()
+        return next((line for line in text.splitlines()
+                     if line.startswith("triage_outbox_depth ")), "")
+
+    # The gauge is what the drainer saw at its last look: 0 within one idle poll.
+    assert await eventually(lambda: _zero(depth_shown), within=5, what="depth 0 on /metrics")
+
+
+async def _zero(shown: Callable[[], Awaitable[str]]) -> bool:
+    return await shown() == "triage_outbox_depth 0.0"
 
 
 async def test_a_body_in_two_segments_is_read_whole(bot: BotHarness) -> None:
