@@ -11,6 +11,10 @@ import signal
 import time
 from pathlib import Path
 
+import redis.asyncio as aioredis
+
+from bot.store.keys import Keys
+from bot.store.outbox import Outbox
 from tests.handlers.test_alerts import INTAKE_ONLY
 from tests.handlers.test_outbox import cards_by_incident, group
 from tests.support.bot_harness import ALERT_TOKEN, catalog_config, populate
@@ -63,4 +67,20 @@ async def test_sigterm_answers_requests_mid_body_and_exits_within_the_drain_time
             bot.process = None if bot.process and bot.process.poll() is not None else bot.process
             await asyncio.to_thread(bot.stop)
         # What was accepted was announced before exit, or stays owed in Redis (not lost).
-        print(f"cards posted before exit: {len(cards_by_incident(slack))}")
+        posted = set(cards_by_incident(slack))
+        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        try:
+            owed = {i.incident for i in await Outbox(client, Keys(key_prefix)).pending()
+                    if i.kind == "card"}
+        finally:
+            await client.aclose()
+        print(f"cards posted before exit: {len(posted)}, owed to the next replica: {len(owed)}")
+        assert posted | owed == {f"INC-{n}" for n in range(1, 11)} and not posted & owed
+        # The next replica (here: the restarted bot) delivers what was owed, each card once.
+        await asyncio.to_thread(bot.start)
+        try:
+            await slack.wait_for(lambda: len(cards_by_incident(slack)) == 10, timeout=60,
+                                 what="every owed card")
+        finally:
+            await asyncio.to_thread(bot.stop)
+        assert set(cards_by_incident(slack).values()) == {1}
