@@ -2,6 +2,11 @@
 
 Every resource lives in one ``cleanup_ctx`` generator (open, yield, close), stored under a typed
 ``web.AppKey``. Cleanup runs in reverse: background work drains before Redis and Slack close.
+
+:func:`serve` runs it until SIGTERM/SIGINT, then stops gracefully within the drain time: stop
+listening, answer every request already begun (aiohttp's own shutdown drops the rest of a body
+still arriving, so those requests were never answered), finish the outbox batch and the
+background work in hand, close.
 """
 
 from __future__ import annotations
@@ -9,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
@@ -22,9 +28,10 @@ from slack_bolt.response import BoltResponse
 
 from bot.composition import open_walk, rca_service
 from bot.config import DEFAULT_REDIS_URL, Settings
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StoreError
 from bot.jobs import job_specs
 from bot.jobs.context import JobContext
+from bot.models import Incident
 from bot.observability import BotMetrics, watch_loop_lag
 from bot.scheduler import JobScheduler
 from bot.selfcheck import startup_gate, watch_dependencies
@@ -39,11 +46,13 @@ from bot.store.channels import IncidentChannelStore
 from bot.store.connection import Redis, connect_redis, redis_ping
 from bot.store.keys import Keys
 from bot.store.leases import LeaseStore
+from bot.store.outbox import Outbox
 from bot.store.silences import SilenceStore
 from bot.store.vitals import VitalsStore
-from bot.tasks import TaskSupervisor
+from bot.tasks import SupervisorBusy, TaskSupervisor
 from bot.triage.cards import CardKeeper
 from bot.triage.channels import IncidentChannels
+from bot.triage.delivery import Delivery, DrainerOptions, OutboxDrainer
 from bot.triage.incidents import IncidentService
 from bot.triage.intake import AlertIntake
 from bot.triage.people import People
@@ -74,9 +83,55 @@ class Runtime:
     step_timeout_s: float = 120.0
     profile_seconds: int | None = None
     scheduler: bool = True
+    outbox: DrainerOptions = field(default_factory=DrainerOptions)
+
+
+class Shutdown:
+    """Requests in flight, and the deadline the whole stop must keep once it has begun."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.deadline: float | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def begin(self) -> None:
+        """A request reached its handler."""
+        self.requests += 1
+        self._idle.clear()
+
+    def end(self) -> None:
+        """A request was answered (or failed)."""
+        self.requests -= 1
+        if self.requests == 0:
+            self._idle.set()
+
+    def start(self, drain_seconds: float) -> None:
+        """SIGTERM: from now on, everything must be done within ``drain_seconds``."""
+        self.deadline = time.monotonic() + drain_seconds
+
+    @property
+    def stopping(self) -> bool:
+        """Whether the stop has begun."""
+        return self.deadline is not None
+
+    def remaining(self, default: float) -> float:
+        """What is left of the drain time (``default`` outside a signalled stop)."""
+        if self.deadline is None:
+            return default
+        return max(0.1, self.deadline - time.monotonic())
+
+    async def requests_answered(self, within: float) -> bool:
+        """Wait until no request is in flight; False if some still were at the deadline."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), within)
+        except TimeoutError:
+            return False
+        return True
 
 
 SETTINGS = web.AppKey("settings", Settings)
+SHUTDOWN = web.AppKey("shutdown", Shutdown)
 RUNTIME = web.AppKey("runtime", Runtime)
 METRICS = web.AppKey("metrics", BotMetrics)
 REDIS = web.AppKey("redis", Redis)
@@ -88,6 +143,8 @@ ALERT_RECEIVER: web.AppKey[alerts.Receiver] = web.AppKey("alert_receiver")
 SCHEDULER = web.AppKey("scheduler", JobScheduler)
 JOB_CONTEXT = web.AppKey("job_context", JobContext)
 OUTBOUND = web.AppKey("outbound", SlackOutbound)
+DRAINER = web.AppKey("drainer", OutboxDrainer)
+DRAINER_TASK: web.AppKey[asyncio.Task[None]] = web.AppKey("drainer_task")
 SLACK_ROUTE: web.AppKey[SlackRoute | None] = web.AppKey("slack_route")
 
 
@@ -98,12 +155,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     if settings.file.access is None:
         log.warning("no `access` block in the configuration: everyone in a channel with the "
                     "bot may act on incidents and take profiles")
-    app = web.Application(client_max_size=settings.file.alerts.max_body_bytes + 1024)
+    _check_fallback_channel(settings)
+    app = web.Application(client_max_size=settings.file.alerts.max_body_bytes + 1024,
+                          middlewares=[_count_requests])
     app[SETTINGS] = settings
+    app[SHUTDOWN] = Shutdown()
     app[RUNTIME] = runtime
     app[METRICS] = BotMetrics()
     app.cleanup_ctx.extend([_redis_ctx, _selfcheck_ctx, _tasks_ctx, _loop_lag_ctx, _walk_ctx,
-                            _slack_ctx, _scheduler_ctx])
+                            _slack_ctx, _outbox_ctx, _sweep_ctx, _scheduler_ctx])
     app.on_startup.append(_freeze_startup_objects)
 
     async def ready() -> bool:
@@ -115,6 +175,46 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     return app
 
 
+@web.middleware
+async def _count_requests(request: web.Request,
+                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                          ) -> web.StreamResponse:
+    """Count requests in flight, so a stop waits for them; once stopping, close after each."""
+    shutdown = request.app[SHUTDOWN]
+    shutdown.begin()
+    try:
+        response = await handler(request)
+        if shutdown.stopping:
+            response.force_close()
+        return response
+    finally:
+        shutdown.end()
+
+
+async def serve(app: web.Application, host: str, port: int) -> None:
+    """Run until SIGTERM/SIGINT, then stop within ``Runtime.drain_seconds``."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                           shutdown_timeout=app[RUNTIME].drain_seconds)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+        log.info("stopping: answering requests in hand, then draining")
+        shutdown = app[SHUTDOWN]
+        shutdown.start(app[RUNTIME].drain_seconds)
+        await site.stop()  # no new connections
+        if not await shutdown.requests_answered(shutdown.remaining(0)):
+            log.warning("requests still unanswered at the drain deadline",
+                        extra={"requests": shutdown.requests})
+    finally:
+        await runner.cleanup()
+
+
 def _check_slack_settings(settings: Settings, runtime: Runtime) -> None:
     missing = [] if settings.slack_bot_token else ["SLACK_BOT_TOKEN"]
     if runtime.socket_mode:
@@ -123,6 +223,18 @@ def _check_slack_settings(settings: Settings, runtime: Runtime) -> None:
         missing.append("SLACK_SIGNING_SECRET")
     if missing:
         raise ConfigError(f"missing environment variable(s): {', '.join(missing)}")
+
+
+def _check_fallback_channel(settings: Settings) -> None:
+    """An alert that maps to no catalog service must have somewhere to go.
+
+    Without a fallback channel its incident cannot be opened, and refusing it (4xx) would make
+    Alertmanager drop it: so the bot does not start half-configured.
+    """
+    if not settings.file.slack.default_channel:
+        raise ConfigError(
+            "slack.default_channel is not set: alerts that match no catalog service open an "
+            "incident for service `unknown` there. Set it to a channel id (like C0123ABCD).")
 
 
 async def _freeze_startup_objects(_: web.Application) -> None:
@@ -160,9 +272,8 @@ async def _selfcheck_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _tasks_ctx(app: web.Application) -> AsyncIterator[None]:
     app[TASKS] = TaskSupervisor()
     yield
-    cut = await app[TASKS].drain(app[RUNTIME].drain_seconds)
-    if cut:
-        log.warning("in-flight work cut short by shutdown", extra={"tasks": cut})
+    if not app[TASKS].closing:  # normally drained by _outbox_ctx, while Slack is still open
+        await app[TASKS].drain(app[RUNTIME].drain_seconds)
 
 
 async def _loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -241,6 +352,72 @@ async def _slack_ctx(app: web.Application) -> AsyncIterator[None]:
     if socket is not None:
         await socket.close_async()  # type: ignore[no-untyped-call]
     await session.close()
+
+
+async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
+    """This replica's outbox drainer: runs while the app runs, finishes its batch on stop."""
+    settings, services, metrics = app[SETTINGS], app[SERVICES], app[METRICS]
+    triage, tasks = services.triage, app[TASKS]
+
+    def after_card(incident: Incident) -> None:
+        try:
+            tasks.spawn(triage.alert_incident_opened(incident), name="alerts:opened",
+                        timeout=services.step_deadline_s)
+        except SupervisorBusy:
+            log.warning("owners and metrics step skipped: bot busy",
+                        extra={"incident_id": incident.id})
+
+    options = app[RUNTIME].outbox
+    delivery = Delivery(triage.cards, app[OUTBOUND], app[WALK].stores.incidents,
+                        app[WALK].stores.alerts, on_card_posted=after_card,
+                        lease_s=options.lease_s)
+    drainer = OutboxDrainer(Outbox(app[REDIS], Keys(settings.key_prefix)), delivery,
+                            options, report_depth=metrics.outbox_depth.set)
+    task = asyncio.get_running_loop().create_task(drainer.run(), name="outbox-drainer")
+    app[DRAINER], app[DRAINER_TASK] = drainer, task
+    yield
+    # Cleanup runs once the listener is closed and the requests in hand are answered; this
+    # finishes the work in hand while Redis and Slack are still open (they close after).
+    await _stop_drainer(app)
+    cut = await app[TASKS].drain(app[SHUTDOWN].remaining(app[RUNTIME].drain_seconds))
+    if cut:
+        log.warning("in-flight work cut short by shutdown", extra={"tasks": cut})
+
+
+async def _sweep_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Notice steps whose runner died (their lease ran out) and mark them interrupted."""
+    walk, triage, metrics = app[WALK], app[SERVICES].triage, app[METRICS]
+    walk.on_outcome = lambda step, outcome: metrics.steps.labels(step.value, outcome).inc()
+
+    async def sweep_forever() -> None:
+        while True:
+            await asyncio.sleep(walk.step_lease_s / 2)
+            try:
+                await triage.sweep_interrupted_steps()
+            except StoreError as exc:
+                log.warning("interrupted-step sweep skipped", extra={"error": str(exc)})
+
+    task = asyncio.get_running_loop().create_task(sweep_forever(), name="step-sweep")
+    yield
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
+async def _stop_drainer(app: web.Application) -> None:
+    """Stop claiming; let the batch in hand finish within the drain time, then cancel."""
+    drainer, task = app[DRAINER], app[DRAINER_TASK]
+    drainer.stop()
+    if task.done():
+        return
+    try:
+        await asyncio.wait_for(asyncio.shield(task),
+                               app[SHUTDOWN].remaining(app[RUNTIME].drain_seconds))
+    except TimeoutError:
+        log.warning("outbox batch cut short by shutdown; its items come back after the lease")
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
 
 
 async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:

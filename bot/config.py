@@ -144,7 +144,8 @@ class AlertsConfig(_Strict):
     """How Alertmanager notifications are received and mapped to services."""
 
     service_labels: list[str] = Field(default_factory=lambda: ["service", "job", "app"])
-    max_body_bytes: ByteSize = 1024 * 1024
+    #: Fits a 5,000-alert group (about 1.6 MB) with room for long annotations.
+    max_body_bytes: ByteSize = 4 * 1024 * 1024
     run_metrics_on_open: bool = True
     #: ``token``: Alertmanager must present TRIAGE_ALERT_TOKEN (the bot refuses to start
     #: without a real one). ``none``: the webhook is open (a warning at every start).

@@ -53,6 +53,12 @@ class BotMetrics:
         self.backend_errors = Counter(
             "triage_backend_errors_total", "Telemetry backend call failures",
             ["backend", "kind"], registry=r)
+        self.outbox_depth = Gauge(
+            "triage_outbox_depth", "Cards, redraws and thread lines not yet delivered to Slack "
+            "(the outbox, as this replica's drainer last saw it)", registry=r)
+        self.steps = Counter(
+            "triage_steps_total", "Walk steps run, by step and outcome (done, failed, "
+            "interrupted)", ["step", "outcome"], registry=r)
 
 
 async def watch_loop_lag(metrics: BotMetrics, interval: float = 0.25) -> None:

@@ -39,6 +39,11 @@ class TaskSupervisor:
         self._slots = asyncio.Semaphore(self.max_concurrent)
 
     @property
+    def closing(self) -> bool:
+        """Whether :meth:`drain` has begun (no new work is accepted)."""
+        return self._closing
+
+    @property
     def in_flight(self) -> int:
         """Tasks started and not yet finished (running or waiting for a slot)."""
         return len(self._tasks)

@@ -169,7 +169,7 @@ async def test_connectivity_names_every_failure_with_its_cause(
     closed = f"http://127.0.0.1:{_closed_port()}"
     redis_down = f"redis://127.0.0.1:{_closed_port()}/0"
     slack.scopes = ["chat:write", "app_mentions:read", "usergroups:read", "im:write",
-                    "files:read", "channels:manage"]
+                    "files:read", "channels:manage", "channels:history", "groups:history"]
     _environment(monkeypatch, slack, redis_down, alert_token="change-me")
     config = tmp_path / "triage.yaml"
     config.write_text(_catalog(f"  prometheus: {health_server}\n  loki: {health_server}\n"
@@ -218,7 +218,7 @@ async def test_connectivity_ok(*, tmp_path: Path, health_server: str, slack: Sla
     assert out[1] == (f"slack {slack.api_url}auth.test: ready (authenticated as triage-bot "
                       "(U0TRIAGEBOT) in triage-test; scopes commands, chat:write, files:write, "
                       "app_mentions:read, usergroups:read, im:write, files:read, "
-                      "channels:manage granted)")
+                      "channels:manage, channels:history, groups:history granted)")
     assert out[2].startswith(f"redis {redis_url}: ready (PONG in ")
     assert out[3].startswith("prometheus ") and ": ready (HTTP 200" in out[3]
     assert out[4].startswith(f"OK: {config}: 1 services (checkout); backends: prometheus; "

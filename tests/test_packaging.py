@@ -351,7 +351,8 @@ def test_alertmanager_routes_to_the_bot_with_its_token(stack: dict[str, Any]) ->
     [hook] = bot["webhook_configs"]
     url = urlsplit(hook["url"])
     assert (url.hostname, str(url.port)) == ("triage-bot", CMD[-1])
-    app = create_app(settings_from_mapping({}, DOT_ENV))
+    app = create_app(settings_from_mapping({"slack": {"default_channel": "C0INCIDENTS"}},
+                                           DOT_ENV))
     posts = {r.resource.canonical for r in app.router.routes()
              if r.method == "POST" and r.resource is not None}
     assert url.path in posts and hook["send_resolved"] is True

@@ -129,12 +129,19 @@ def parse_alertmanager(body: bytes) -> AlertGroup:
     )
 
 
+def _utc(moment: datetime) -> datetime:
+    """A time without a zone is read as UTC (Alertmanager always sends one; hand-written
+    payloads often do not), so zoned and zoneless times of one group can be compared."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _alert(raw: _AlertIn, group_status: AlertStatus) -> Alert:
     ends_at = raw.ends_at if raw.ends_at and raw.ends_at.year > _ZERO_TIME_YEAR else None
     return Alert(
         fingerprint=raw.fingerprint or label_fingerprint(raw.labels),
         status=raw.status or group_status, labels=raw.labels, annotations=raw.annotations,
-        starts_at=raw.starts_at, ends_at=ends_at, generator_url=raw.generator_url,
+        starts_at=_utc(raw.starts_at), ends_at=_utc(ends_at) if ends_at else None,
+        generator_url=raw.generator_url,
     )
 
 

@@ -48,7 +48,7 @@ def status_text(incident: Incident) -> str:
 
 def card_text(incident: Incident) -> str:
     """Notification fallback text for the card."""
-    service = incident.service or "unmapped alert"
+    service = incident.service or "unknown (unmapped alert)"
     # The notification text is mrkdwn too: a summary from an alert or a person is escaped here
     # as in the blocks, or "<!channel>" in it would page the whole channel.
     return clip(escape(f"{incident.id} · {service} · {incident.status.value}: "
@@ -58,7 +58,7 @@ def card_text(incident: Incident) -> str:
 def incident_card(incident: Incident, *, extra: list[Block] | None = None) -> list[Block]:
     """Card blocks; ``extra`` lets later steps add their sections above the buttons."""
     icon = _SEVERITY_ICON[incident.severity]
-    title = f"{incident.id} · {incident.service or 'unmapped alert'}"
+    title = f"{incident.id} · {incident.service or 'unknown (unmapped alert)'}"
     blocks: list[Block] = [
         header(title),
         section(f"{icon} *{escape(incident.summary)}*", fields=[

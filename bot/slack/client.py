@@ -17,6 +17,20 @@ from bot.observability import BotMetrics
 from bot.slack.pacing import ChannelPacer, PacedRateLimitRetryHandler
 
 API_TIMEOUT_SECONDS = 10
+#: Methods whose 5xx the client must not repeat: Slack may have acted before failing, and a
+#: repeat posts a second message. The outbox retries them after checking what Slack has.
+_NOT_REPEATED_ON_5XX = ("chat.postMessage",)
+
+
+class RepostSafeServerErrorRetryHandler(AsyncServerErrorRetryHandler):
+    """Retries 5xx answers except for posts, which the outbox retries idempotently."""
+
+    async def _can_retry_async(self, *, state: Any, request: Any, response: Any = None,
+                               error: Any = None) -> bool:
+        if str(getattr(request, "url", "")).endswith(_NOT_REPEATED_ON_5XX):
+            return False
+        return bool(await super()._can_retry_async(state=state, request=request,
+                                                   response=response, error=error))
 
 
 class CountingWebClient(AsyncWebClient):
@@ -58,6 +72,6 @@ def build_web_client(token: str | None, base_url: str, metrics: BotMetrics,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             rate_limit,
-            AsyncServerErrorRetryHandler(max_retry_count=2),
+            RepostSafeServerErrorRetryHandler(max_retry_count=2),
         ],
     )

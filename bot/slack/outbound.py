@@ -24,10 +24,14 @@ from bot.slack.diagnosis_blocks import diagnosis_blocks, diagnosis_text
 from bot.slack.findings_blocks import step_message
 from bot.slack.pacing import WRITING_TO, ChannelPacer
 
-__all__ = ["MAX_CHARTS", "SlackOutbound"]
+__all__ = ["CARD_EVENT", "MAX_CHARTS", "SlackOutbound"]
 
 #: Charts uploaded per step (each a PNG in one files v2 upload).
 MAX_CHARTS = 6
+#: The message metadata event type that marks a card, so a repost can find it first.
+CARD_EVENT = "triage_card"
+#: History pages read looking for a card posted before its ``ts`` was recorded.
+_HISTORY_PAGES = 5
 
 
 class SlackOutbound:
@@ -50,8 +54,33 @@ class SlackOutbound:
         await self._turn(view.incident.channel)
         response = await self.client.chat_postMessage(
             channel=view.incident.channel, text=card.text, blocks=card.blocks,
-            unfurl_links=False)
+            unfurl_links=False,
+            metadata={"event_type": CARD_EVENT, "event_payload": {"incident": view.incident.id}})
         return str(response["ts"])
+
+    async def find_card(self, incident: Incident) -> str | None:
+        """The ``ts`` of a card already posted for the incident, found by its metadata.
+
+        A post whose answer was lost (a 500 after Slack stored it, a crash) leaves a card
+        whose ``ts`` was never recorded; the channel's history since the incident opened
+        tells, before a repost would make a second card.
+        """
+        oldest = f"{incident.created_at.timestamp() - 60:.6f}"
+        cursor: str | None = None
+        for _ in range(_HISTORY_PAGES):
+            response = await self.client.conversations_history(
+                channel=incident.channel, oldest=oldest, limit=200, include_all_metadata=True,
+                cursor=cursor)
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (metadata.get("event_type") == CARD_EVENT
+                        and payload.get("incident") == incident.id):
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+        return None
 
     async def update_card(self, view: CardView) -> None:
         """Redraw the posted card."""

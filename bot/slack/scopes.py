@@ -20,6 +20,8 @@ REQUIRED_SCOPES: dict[str, str] = {
     "im:write": "the direct message that tells a new assignee",
     "files:read": "profiles dropped into an incident's thread",
     "channels:manage": "incident channels (#inc-<n>-<service>)",
+    "channels:history": "finding a card already posted before posting it again",
+    "groups:history": "the same in private channels",
 }
 #: The answer header that lists a token's scopes, comma-separated.
 SCOPES_HEADER = "x-oauth-scopes"

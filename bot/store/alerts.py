@@ -7,11 +7,18 @@ and so posts nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from redis.exceptions import RedisError, WatchError
 
 from bot.models.alerts import Alert, AlertChange, AlertState, alert_change, alert_event, alert_state
+from bot.models.outbox import OutboxItem
 from bot.store.connection import Redis, store_error
 from bot.store.keys import Keys
+from bot.store.outbox import Outbox
+
+#: What to tell Slack about the changes a notification made (staged in the same MULTI).
+Announce = Callable[[list[AlertChange]], Sequence[OutboxItem]]
 
 _ATTEMPTS = 20
 
@@ -22,6 +29,11 @@ class AlertStateStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
+        self._outbox = Outbox(redis, keys)
+
+    async def owe(self, items: Sequence[OutboxItem]) -> None:
+        """Put items in the outbox on their own (no state change goes with them)."""
+        await self._outbox.enqueue(items)
 
     async def states(self, iid: str) -> list[AlertState]:
         """Every alert the incident has seen, firing first, then by start time."""
@@ -32,19 +44,25 @@ class AlertStateStore:
         states = [AlertState.model_validate_json(v) for v in raw.values()]
         return sorted(states, key=lambda s: (s.status != "firing", s.starts_at, s.name))
 
-    async def apply(self, iid: str, alerts: tuple[Alert, ...]) -> list[AlertChange]:
-        """Record the notification's alerts; returns what changed (empty for a repeat)."""
+    async def apply(self, iid: str, alerts: tuple[Alert, ...],
+                    announce: Announce | None = None) -> list[AlertChange]:
+        """Record the notification's alerts; returns what changed (empty for a repeat).
+
+        ``announce(changes)`` names the outbox items that say the changes; they are written
+        in the same transaction, so a stored change is always announced.
+        """
         try:
             for _ in range(_ATTEMPTS):
                 try:
-                    return await self._try_apply(iid, alerts)
+                    return await self._try_apply(iid, alerts, announce)
                 except WatchError:
                     continue
         except RedisError as exc:
             raise store_error(exc) from exc
         raise store_error(RuntimeError(f"alert state of {iid} kept changing"))
 
-    async def _try_apply(self, iid: str, alerts: tuple[Alert, ...]) -> list[AlertChange]:
+    async def _try_apply(self, iid: str, alerts: tuple[Alert, ...],
+                         announce: Announce | None) -> list[AlertChange]:
         key = self._keys.alerts(iid)
         async with self._redis.pipeline(transaction=True) as pipe:
             await pipe.watch(key)
@@ -58,5 +76,7 @@ class AlertStateStore:
                                     for c in changes})
             events = (alert_event(c).model_dump_json() for c in changes)
             pipe.rpush(self._keys.timeline(iid), *events)
+            if announce is not None:
+                self._outbox.stage(pipe, announce(changes))
             await pipe.execute()
             return changes

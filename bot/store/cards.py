@@ -67,11 +67,11 @@ class CardStore:
         self._keys = keys
         self._record = redis.register_script(_RECORD_CARD)
 
-    async def lock(self, iid: str) -> bool:
+    async def lock(self, iid: str, ttl_ms: int = CARD_LOCK_TTL_MS) -> bool:
         """Take the card lock (one poster at a time, across replicas); False if it is held."""
         try:
             won = await self._redis.set(self._lock_key(iid), "1", nx=True,
-                                        px=CARD_LOCK_TTL_MS)
+                                        px=ttl_ms)
         except RedisError as exc:
             raise store_error(exc) from exc
         return bool(won)

@@ -1,15 +1,59 @@
-"""Opening Redis with settings that fail fast enough for a webhook to answer 503 in time."""
+"""Opening Redis with settings that fail fast enough for a webhook to answer 503 in time.
+
+``REDIS_URL`` is ``redis://`` / ``rediss://`` / ``unix://`` for one server, or
+``redis+sentinel://[:password@]host1:26379,host2:26379/<master name>/<db>`` for a primary
+watched by Sentinel: the client asks the sentinels where the primary is, and asks again when a
+connection finds it gone or demoted (a failover), so a failover costs a few 503s, which
+Alertmanager retries.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
-from bot.errors import StoreError
+from bot.errors import ConfigError, StoreError
 
 Redis = aioredis.Redis
+
+SENTINEL_SCHEME = "redis+sentinel"
+
+
+@dataclass(frozen=True)
+class SentinelUrl:
+    """A parsed ``redis+sentinel://`` URL."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    master: str
+    db: int
+    password: str | None
+
+
+def parse_sentinel_url(url: str) -> SentinelUrl:
+    """``redis+sentinel://[:pw@]h1:26379,h2:26379/<master>/<db>``; ConfigError saying what
+    is wrong otherwise."""
+    parts = urlsplit(url)
+    creds, _, hosts = parts.netloc.rpartition("@")
+    password = unquote(creds.partition(":")[2]) if creds else None
+    sentinels = []
+    for item in filter(None, hosts.split(",")):
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"REDIS_URL: sentinel address {item!r} is not host:port")
+        sentinels.append((host.strip("[]"), int(port)))
+    path = [p for p in parts.path.split("/") if p]
+    if not sentinels or not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
+        raise ConfigError("REDIS_URL: expected redis+sentinel://host1:26379,host2:26379/"
+                          "<master name>/<db>")
+    return SentinelUrl(tuple(sentinels), path[0], int(path[1]) if len(path) == 2 else 0,
+                       password or None)
 
 
 def connect_redis(url: str) -> Redis:
@@ -21,6 +65,8 @@ def connect_redis(url: str) -> Redis:
     turned an alert storm into spurious "Redis unavailable" errors.
     """
     retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2)
+    if urlsplit(url).scheme == SENTINEL_SCHEME:
+        return _connect_sentinel(parse_sentinel_url(url), retry)
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=64,
@@ -32,6 +78,18 @@ def connect_redis(url: str) -> Redis:
         retry=retry,
     )
     client = aioredis.Redis(connection_pool=pool, retry=retry)
+    client.auto_close_connection_pool = True
+    return client
+
+
+def _connect_sentinel(where: SentinelUrl, retry: Retry) -> Redis:
+    """A client on the primary Sentinel names, found again after every failover."""
+    timeouts: dict[str, Any] = {"socket_timeout": 2.0, "socket_connect_timeout": 1.0}
+    sentinel = Sentinel(list(where.sentinels), sentinel_kwargs=timeouts,  # type: ignore[no-untyped-call]
+                        **timeouts)
+    client: Redis = sentinel.master_for(
+        where.master, db=where.db, password=where.password, decode_responses=True,
+        retry=retry, max_connections=64, health_check_interval=15)
     client.auto_close_connection_pool = True
     return client
 

@@ -7,14 +7,16 @@ each other's writes. Losing a race is a normal return value, not an exception.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError, WatchError
 
 from bot.models import Incident, TimelineEvent, format_incident_id
+from bot.models.outbox import OutboxItem
 from bot.store.connection import Redis, store_error
 from bot.store.keys import Keys
+from bot.store.outbox import Outbox
 
 # KEYS: dedupe, incident, open set, timeline. ARGV: id, incident JSON, first event JSON.
 _CREATE_ONCE = """
@@ -55,6 +57,7 @@ class IncidentStore:
         self._redis = redis
         self._keys = keys
         self._create_once = redis.register_script(_CREATE_ONCE)
+        self._outbox = Outbox(redis, keys)
 
     async def create(
         self, build: Callable[[str, int], Incident], first_event: TimelineEvent,
@@ -128,18 +131,20 @@ class IncidentStore:
         return sorted(incidents, key=lambda i: i.number)
 
     async def update(
-        self, iid: str, mutate: Mutation, event: TimelineEvent | None = None
+        self, iid: str, mutate: Mutation, event: TimelineEvent | None = None,
+        announce: Sequence[OutboxItem] = (),
     ) -> Updated | None:
         """Apply ``mutate`` atomically; None if the incident does not exist.
 
         ``mutate`` gets the current incident and returns the new one, or None to leave it as
-        it is (e.g. resolving what is already resolved); then no event is recorded either.
+        it is (e.g. resolving what is already resolved); then no event is recorded either, and
+        the ``announce`` items (written with the change, in one transaction) are not either.
         """
         key = self._keys.incident(iid)
         try:
             for _ in range(_UPDATE_ATTEMPTS):
                 try:
-                    return await self._try_update(key, iid, mutate, event)
+                    return await self._try_update(key, iid, mutate, event, announce)
                 except WatchError:
                     continue
         except RedisError as exc:
@@ -147,7 +152,8 @@ class IncidentStore:
         raise store_error(RuntimeError(f"{iid} kept changing under {_UPDATE_ATTEMPTS} attempts"))
 
     async def _try_update(
-        self, key: str, iid: str, mutate: Mutation, event: TimelineEvent | None
+        self, key: str, iid: str, mutate: Mutation, event: TimelineEvent | None,
+        announce: Sequence[OutboxItem],
     ) -> Updated | None:
         async with self._redis.pipeline(transaction=True) as pipe:
             await pipe.watch(key)
@@ -167,13 +173,18 @@ class IncidentStore:
                 pipe.srem(self._keys.open_incidents(), iid)
             if event is not None:
                 pipe.rpush(self._keys.timeline(iid), event.model_dump_json())
+            self._outbox.stage(pipe, announce)
             await pipe.execute()
             return Updated(new, changed=True)
 
-    async def add_event(self, iid: str, event: TimelineEvent) -> None:
-        """Append to the incident's timeline."""
+    async def add_event(self, iid: str, event: TimelineEvent,
+                        announce: Sequence[OutboxItem] = ()) -> None:
+        """Append to the incident's timeline, with the outbox items that say so."""
         try:
-            await self._redis.rpush(self._keys.timeline(iid), event.model_dump_json())
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(self._keys.timeline(iid), event.model_dump_json())
+                self._outbox.stage(pipe, announce)
+                await pipe.execute()
         except RedisError as exc:
             raise store_error(exc) from exc
 

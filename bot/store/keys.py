@@ -102,6 +102,28 @@ class Keys:
         """Held while a service is profiled, then through its cooldown (token inside)."""
         return f"{self.prefix}:profile-slot:{_digest(service)}"
 
+    # The outbox (bot.store.outbox): what is still owed to Slack.
+
+    def outbox_due(self) -> str:
+        """Sorted set of outbox item id -> when it may next be tried (ms since the epoch).
+
+        A claimed item stays in it, pushed one lease ahead: if its drainer dies, it is due
+        again when the lease runs out.
+        """
+        return f"{self.prefix}:outbox:due"
+
+    def outbox_items(self) -> str:
+        """Hash of outbox item id -> the item (JSON)."""
+        return f"{self.prefix}:outbox:items"
+
+    def outbox_tries(self) -> str:
+        """Hash of outbox item id -> how many times it was claimed."""
+        return f"{self.prefix}:outbox:tries"
+
+    def outbox_dead(self) -> str:
+        """Hash of outbox item id -> the item given up on (JSON), for an operator to see."""
+        return f"{self.prefix}:outbox:dead"
+
     def vitals(self, iid: str) -> str:
         """The incident's latest key metrics (JSON), refreshed by the vitals job."""
         return f"{self.prefix}:incident:{iid}:vitals"

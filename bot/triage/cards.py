@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from bot.config import Catalog
 from bot.models import CardView, Incident
@@ -18,13 +19,22 @@ from bot.store.keys import CARD_LOCK_TTL_MS
 from bot.tasks import SupervisorBusy, TaskSupervisor
 from bot.triage.ports import Announcer
 
-__all__ = ["CardKeeper"]
+__all__ = ["CardKeeper", "OwedCard"]
 
 log = logging.getLogger(__name__)
 #: How often a redraw waiting for another poster's card looks again.
 _POSTED_POLL_S = 0.1
 #: Retries of recording the card's ts when the incident changed between read and record.
 _RECORD_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class OwedCard:
+    """What delivering an owed card came to: ``done`` False means try again later."""
+
+    incident: Incident | None
+    done: bool
+    posted: bool = False
 
 
 class CardKeeper:
@@ -77,6 +87,32 @@ class CardKeeper:
             await self._cards.unlock(incident.id)
             raise
         return await self._record(state.incident, ts), True
+
+    async def post_owed(self, iid: str, *, look_first: bool, lock_ms: int) -> OwedCard:
+        """The outbox's card post: unless Redis or Slack already has the card, post it.
+
+        ``look_first`` (a retry: an earlier attempt may have posted and lost the answer, or
+        died before recording the ``ts``) asks Slack for a card carrying the incident's
+        metadata before posting, and records that one instead of posting a second. The card
+        lock lives ``lock_ms`` (the outbox lease, which already keeps other drainers off the
+        item), so a poster that died blocks the next one no longer than its lease.
+        """
+        state = await self._cards.state(iid)
+        if state is None or state.incident.card_ts:
+            return OwedCard(state.incident if state else None, done=True)
+        if not await self._cards.lock(iid, lock_ms):
+            return OwedCard(state.incident, done=False)  # someone is posting it right now
+        try:
+            state = await self._cards.state(iid)
+            if state is None or state.incident.card_ts:
+                await self._cards.unlock(iid)
+                return OwedCard(state.incident if state else None, done=True)
+            found = await self._announcer.find_card(state.incident) if look_first else None
+            ts = found or await self._announcer.post_card(self.view(state))
+        except BaseException:
+            await self._cards.unlock(iid)
+            raise
+        return OwedCard(await self._record(state.incident, ts), done=True, posted=found is None)
 
     async def _record(self, incident: Incident, ts: str) -> Incident:
         current: Incident | None = incident

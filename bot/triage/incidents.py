@@ -6,6 +6,7 @@ InputError with messages fit to show the person who asked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.config import Catalog, ServiceConfig
@@ -19,6 +20,7 @@ from bot.models import (
     parse_incident_ref,
     utcnow,
 )
+from bot.models.outbox import OutboxItem
 from bot.store.incidents import Created, IncidentStore, Updated
 
 MAX_SUMMARY = 300
@@ -99,13 +101,16 @@ class IncidentService:
         candidates = [i for i in await self.store.list_open() if i.service == service.name]
         return _exactly_one(candidates, f"for {service.name}")
 
-    async def note(self, incident: Incident, actor: str, text: str) -> None:
-        """Add a note to the timeline."""
+    async def note(self, incident: Incident, actor: str, text: str,
+                   announce: Sequence[OutboxItem] = ()) -> None:
+        """Add a note to the timeline (with the outbox items that say it, atomically)."""
         await self.store.add_event(
-            incident.id, TimelineEvent(kind=EventKind.NOTE, actor=actor, text=text[:2000])
+            incident.id, TimelineEvent(kind=EventKind.NOTE, actor=actor, text=text[:2000]),
+            announce,
         )
 
-    async def assign(self, incident: Incident, actor: str, assignee: str) -> Updated | None:
+    async def assign(self, incident: Incident, actor: str, assignee: str,
+                     announce: Sequence[OutboxItem] = ()) -> Updated | None:
         """Make ``assignee`` the owner; unchanged when they already are."""
 
         def mutate(current: Incident) -> Incident | None:
@@ -114,9 +119,10 @@ class IncidentService:
             return current.model_copy(update={"assignee": assignee})
 
         event = TimelineEvent(kind=EventKind.ASSIGNED, actor=actor, data={"assignee": assignee})
-        return await self.store.update(incident.id, mutate, event)
+        return await self.store.update(incident.id, mutate, event, announce)
 
-    async def resolve(self, incident: Incident, actor: str, note: str) -> Updated | None:
+    async def resolve(self, incident: Incident, actor: str, note: str,
+                      announce: Sequence[OutboxItem] = ()) -> Updated | None:
         """Close the incident; unchanged (``changed=False``) when it was already resolved."""
 
         def mutate(current: Incident) -> Incident | None:
@@ -127,7 +133,7 @@ class IncidentService:
             })
 
         event = TimelineEvent(kind=EventKind.RESOLVED, actor=actor, text=note[:2000])
-        return await self.store.update(incident.id, mutate, event)
+        return await self.store.update(incident.id, mutate, event, announce)
 
     async def reopen(self, incident: Incident, actor: str, note: str) -> Updated | None:
         """Open a resolved incident again; unchanged (``changed=False``) when it is open."""

@@ -1,5 +1,8 @@
 """Alert intake: one incident per Alertmanager group, updated as its alerts change.
 
+What a notification changed is stored together with what Slack must be told of it (the card,
+its redraw, a thread line: outbox items), in one transaction, before the webhook answers 2xx.
+
 When a human has resolved a group's incident and new alerts of the group fire later, a
 successor incident opens under a key derived from the old one, so replicas racing on that
 notification still agree on a single incident.
@@ -7,11 +10,12 @@ notification still agree on a single incident.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.config import Catalog, ServiceConfig
 from bot.models import AlertChange, AlertGroup, Incident, Severity, would_change
+from bot.models.outbox import OutboxItem, alerts_item, card_item, redraw_item
 from bot.store.alerts import AlertStateStore
 from bot.triage.incidents import Declaration, IncidentService
 
@@ -74,6 +78,19 @@ def group_summary(group: AlertGroup, service: ServiceConfig | None) -> str:
     return summary
 
 
+def _announcement(incident: Incident, created: bool
+                  ) -> Callable[[list[AlertChange]], list[OutboxItem]]:
+    """What Slack is told of a notification's changes: a new incident's card (which shows
+    them), else the card if it is missing, its redraw and a thread line."""
+    def items(changes: list[AlertChange]) -> list[OutboxItem]:
+        if created:
+            return [card_item(incident.id, run_metrics=True)]
+        card = [] if incident.card_ts else [card_item(incident.id)]
+        return [*card, redraw_item(incident.id), alerts_item(incident.id, changes)]
+
+    return items
+
+
 class AlertIntake:
     """Turns notifications into incident state; posting to Slack is the caller's business."""
 
@@ -95,7 +112,10 @@ class AlertIntake:
                    else successor_key(group.group_key, incident))
             result = await self._incidents.declare(self._declaration(group, key))
             incident, created = result.incident, result.created
-        changes = await self._alerts.apply(incident.id, group.alerts)
+        changes = await self._alerts.apply(incident.id, group.alerts,
+                                           announce=_announcement(incident, created))
+        if not changes and not incident.card_ts:
+            await self._alerts.owe([card_item(incident.id)])  # nothing new, but no card yet
         return IntakeResult(incident, created, changes)
 
     async def _current(self, group_key: str) -> Incident | None:

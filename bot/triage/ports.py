@@ -22,6 +22,9 @@ class Announcer(Protocol):
     async def post_card(self, view: CardView) -> str:
         """Post the card; returns the message's id (Slack's ``ts``)."""
 
+    async def find_card(self, incident: Incident) -> str | None:
+        """The id of a card already posted for the incident (a lost answer), if any."""
+
     async def update_card(self, view: CardView) -> None:
         """Redraw a posted card."""
 

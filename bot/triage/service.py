@@ -26,23 +26,29 @@ from bot.models import (
     TimelineEvent,
 )
 from bot.models.card import CardMirror
+from bot.models.outbox import OutboxItem, change_item, redraw_item
 from bot.models.silence import SilenceRecord
 from bot.store.alerts import AlertStateStore
 from bot.triage.cards import CardKeeper
 from bot.triage.channels import IncidentChannels
 from bot.triage.incidents import Declaration, IncidentService
-from bot.triage.intake import AlertIntake, IntakeResult
+from bot.triage.intake import AlertIntake
 from bot.triage.links import with_grafana_links
 from bot.triage.people import People
 from bot.triage.ports import Announcer
 from bot.triage.rca_service import RcaService
 from bot.triage.responders import Silencer, SilenceRequest
 from bot.triage.uploads import ProfileUploads, UploadedProfile
-from bot.triage.walk import StepRun, Walk
+from bot.triage.walk import STEP_RUN, StepRun, Walk
 
 __all__ = ["TriageService"]
 
 log = logging.getLogger(__name__)
+
+
+def _shown(incident: Incident, change: Change) -> list[OutboxItem]:
+    """What a person's change owes Slack: the card redrawn, and a line in its thread."""
+    return [redraw_item(incident.id), change_item(incident.id, change)]
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,7 @@ class TriageService:
 
     async def is_step_running(self, iid: str, step: StepName) -> bool:
         """Whether a run of ``step`` is under way (its run claim is held)."""
-        return await self.walk.stores.claims.held("step-run", f"{iid}:{step.value}")
+        return await self.walk.stores.claims.held(STEP_RUN, f"{iid}:{step.value}")
 
     async def roles(self, iid: str) -> dict[str, str]:
         """The series roles step 1 chose for the incident (empty before it ran)."""
@@ -150,9 +156,9 @@ class TriageService:
         await self.announcer.post_text(incident, text)
 
     async def note(self, incident: Incident, actor: str, text: str) -> None:
-        """Add a note to the timeline and say it in the thread."""
-        await self.incidents.note(incident, actor, text)
-        await self.announcer.post_change(incident, Change("note", actor, text=text))
+        """Add a note to the timeline; the thread line is owed in the same write (outbox)."""
+        await self.incidents.note(incident, actor, text,
+                                  [change_item(incident.id, Change("note", actor, text=text))])
 
     async def assign(self, incident: Incident, actor: str, assignee: str) -> bool:
         """Make ``assignee`` the owner; False when they already were."""
@@ -164,21 +170,36 @@ class TriageService:
 
     async def _assign(self, incident: Incident, actor: str, assignee: str,
                       kind: ChangeKind) -> bool:
-        updated = await self.incidents.assign(incident, actor, assignee)
+        updated = await self.incidents.assign(
+            incident, actor, assignee, _shown(incident, Change(kind, actor, subject=assignee)))
         if updated is None or not updated.changed:
             return False
-        await self._show(updated.incident, Change(kind, actor, subject=assignee))
         if self.people is not None:
             await self.people.assigned(updated.incident, actor, assignee)
         return True
 
     async def resolve(self, incident: Incident, actor: str, note: str = "") -> bool:
-        """Close the incident; False when it was already resolved."""
-        updated = await self.incidents.resolve(incident, actor, note)
-        if updated is None or not updated.changed:
-            return False
-        await self._show(updated.incident, Change("resolved", actor, text=note))
-        return True
+        """Close the incident; False when it was already resolved.
+
+        The card's redraw and the thread line are stored with the resolution, so a failed
+        ``chat.update`` is retried until the card says Resolved.
+        """
+        updated = await self.incidents.resolve(
+            incident, actor, note, _shown(incident, Change("resolved", actor, text=note)))
+        return updated is not None and updated.changed
+
+    # -- alerts ------------------------------------------------------------------------------
+
+    def wants_metrics_on_open(self, incident: Incident) -> bool:
+        """Whether a new alert incident's card is followed by the metrics step on its own."""
+        return self.auto_metrics and self.is_walkable(incident)
+
+    async def alert_incident_opened(self, incident: Incident) -> None:
+        """Once the card of a new alert incident is posted: owners told, the incident's
+        channel opened when configured, then the metrics step on its own."""
+        await self._opened(incident)
+        if self.wants_metrics_on_open(incident):
+            await self.run_step(incident, StepName.METRICS, "alertmanager")
 
     async def reopen(self, incident: Incident, actor: str, note: str = "") -> bool:
         """Open a resolved incident again; False when it was open."""
@@ -189,35 +210,9 @@ class TriageService:
         return True
 
     async def _show(self, incident: Incident, change: Change) -> None:
+        """Redraw the card and say the change in the thread, now (not through the outbox)."""
         await self.cards.refresh(incident.id)
         await self.announcer.post_change(incident, change)
-
-    # -- alerts ------------------------------------------------------------------------------
-
-    async def announce(self, result: IntakeResult) -> None:
-        """Post the card if nobody has; otherwise redraw it and say what changed, once."""
-        incident = result.incident
-        if incident is None:
-            return
-        if not incident.card_ts:
-            posted, by_us = await self.cards.post_once(incident)
-            if result.changes and not by_us:
-                # Someone else posted (or is posting) the card, perhaps from a state read
-                # before these changes: it is redrawn, and once it exists, they are said.
-                self.cards.request_refresh(incident.id)
-                if posted.card_ts and not result.created:
-                    states = await self.alert_states.states(incident.id)
-                    await self.announcer.post_alert_changes(posted, result.changes, states)
-            if result.created:
-                await self._opened(posted)
-            if self.auto_metrics and result.created and self.is_walkable(posted):
-                await self.run_step(posted, StepName.METRICS, "alertmanager")
-            return
-        if not result.changes:
-            return
-        self.cards.request_refresh(incident.id)
-        states = await self.alert_states.states(incident.id)
-        await self.announcer.post_alert_changes(incident, result.changes, states)
 
     # -- the walk ----------------------------------------------------------------------------
 
@@ -243,6 +238,11 @@ class TriageService:
             await self.announcer.post_ranking(current, run.after)
         self.cards.request_refresh(incident.id)
         return run
+
+    async def sweep_interrupted_steps(self) -> int:
+        """Steps left "running" by a process that died are marked interrupted; how many."""
+        incidents = await self.incidents.store.list_open()
+        return len(await self.walk.sweep_interrupted(i.id for i in incidents))
 
     # -- the RCA -----------------------------------------------------------------------------
 

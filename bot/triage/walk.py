@@ -1,5 +1,10 @@
 """The walk: run one step for one incident, exactly once at a time, and re-rank.
 
+A running step holds a short lease (its owner renews it while the step runs): if the process
+dies mid-step, the lease runs out within ``STEP_LEASE_S`` and :meth:`Walk.sweep_interrupted`
+marks the step failed as interrupted, says so on the timeline and redraws the card, so a
+person can run it again at once instead of seeing "running" for ever.
+
 Every step runs under a deadline; a backend that is missing or failing makes the step
 ``failed`` with a message that says so, and the other steps still run. After each step the
 signals gathered so far are ranked against every playbook; the rules of the leading
@@ -10,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import Catalog
-from bot.errors import InputError, TriageError
+from bot.errors import InputError, StoreError, TriageError
 from bot.models import (
     Diagnosis,
     EventKind,
@@ -31,6 +38,7 @@ from bot.models import (
     Window,
     utcnow,
 )
+from bot.models.outbox import redraw_item
 from bot.sources.window import TimeWindow
 from bot.store.alerts import AlertStateStore
 from bot.store.baselines import BaselineStore
@@ -54,6 +62,12 @@ RUNNERS: Mapping[StepName, Runner] = {
 DEFAULT_LOOKBACK = timedelta(minutes=45)
 RULE_CANDIDATES = 3
 Clock = Callable[[], datetime]
+#: How long a running step's lease outlives its runner: how soon a crash is noticed.
+STEP_LEASE_S = 10.0
+#: The claim scope of a step run (``TriageService.is_step_running`` reads it too).
+STEP_RUN = "step-run"
+#: Told each step's outcome (done, failed, interrupted), e.g. to count it on /metrics.
+OutcomeHook = Callable[[StepName, str], None]
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,8 @@ class Walk:
         self.deps = deps
         self.clock = clock
         self.step_timeout_s = step_timeout_s
+        self.step_lease_s = STEP_LEASE_S
+        self.on_outcome: OutcomeHook | None = None
 
     async def run_step(
         self, incident: Incident, step: StepName, actor: str | None,
@@ -106,9 +122,11 @@ class Walk:
     ) -> StepRun | None:
         """Run ``step`` unless it is already running for this incident (then None)."""
         key = f"{incident.id}:{step.value}"
-        if not await self.stores.claims.claim("step-run", key,
-                                              ttl_seconds=int(self.step_timeout_s) + 30):
+        owner = uuid.uuid4().hex
+        if not await self.stores.claims.lease(STEP_RUN, key, owner, self._lease_ms):
             return None
+        keeper = asyncio.get_running_loop().create_task(self._keep_lease(key, owner),
+                                                        name="step:lease")
         try:
             await self.stores.walk.save_result(
                 incident.id, StepResult(step=step, status=StepStatus.RUNNING, ran_by=actor))
@@ -121,9 +139,62 @@ class Walk:
                 kind=EventKind.STEP_DONE if result.status is StepStatus.DONE
                 else EventKind.STEP_FAILED, actor=actor, text=step.value,
                 data={"findings": len(result.findings), "error": result.error}))
+            self._count(step, result.status.value)
             return StepRun(result, before, after)
         finally:
-            await self.stores.claims.release("step-run", key)
+            keeper.cancel()
+            with suppress(asyncio.CancelledError):
+                await keeper
+            await self.stores.claims.release_lease(STEP_RUN, key, owner)
+
+    @property
+    def _lease_ms(self) -> int:
+        return int(self.step_lease_s * 1000)
+
+    async def _keep_lease(self, key: str, owner: str) -> None:
+        """Renew the running step's lease every third of it, until cancelled or lost."""
+        while True:
+            await asyncio.sleep(self.step_lease_s / 3)
+            with suppress(StoreError):  # a blip: the next renewal may still make it
+                if not await self.stores.claims.renew(STEP_RUN, key, owner, self._lease_ms):
+                    log.warning("step lease lost", extra={"step": key})
+                    return
+
+    def _count(self, step: StepName, outcome: str) -> None:
+        if self.on_outcome is not None:
+            self.on_outcome(step, outcome)
+
+    async def sweep_interrupted(self, iids: Iterable[str]) -> list[tuple[str, StepName]]:
+        """Mark failed (interrupted) every step shown running whose lease ran out."""
+        found = []
+        for iid in iids:
+            for step, result in (await self.stores.walk.results(iid)).items():
+                if result.status is StepStatus.RUNNING and await self._interrupted(iid, step):
+                    found.append((iid, step))
+        return found
+
+    async def _interrupted(self, iid: str, step: StepName) -> bool:
+        """Under the step's own claim (so one sweeper wins, and no run starts meanwhile)."""
+        key, owner = f"{iid}:{step.value}", f"sweep:{uuid.uuid4().hex}"
+        if not await self.stores.claims.lease(STEP_RUN, key, owner, self._lease_ms):
+            return False  # its runner still holds the lease: it is running
+        try:
+            current = (await self.stores.walk.results(iid)).get(step)
+            if current is None or current.status is not StepStatus.RUNNING:
+                return False
+            message = (f"{step.value} was interrupted: the bot running it stopped before it "
+                       "finished. Retry runs it again.")
+            await self.stores.walk.save_result(iid, StepResult(
+                step=step, status=StepStatus.FAILED, started_at=current.started_at,
+                finished_at=utcnow(), error=message, ran_by=current.ran_by))
+            await self.stores.incidents.add_event(iid, TimelineEvent(
+                kind=EventKind.STEP_FAILED, actor=None, text=step.value,
+                data={"error": message, "interrupted": True}), [redraw_item(iid)])
+            self._count(step, "interrupted")
+            log.warning("step interrupted", extra={"incident_id": iid, "step": step.value})
+            return True
+        finally:
+            await self.stores.claims.release_lease(STEP_RUN, key, owner)
 
     async def _execute(self, incident: Incident, step: StepName, actor: str | None
                        ) -> tuple[StepResult, Diagnosis | None]:

@@ -191,6 +191,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "conversations.create": frozenset({"channels:manage"}),
     "conversations.invite": frozenset({"channels:manage"}),
     "files.info": frozenset({"files:read"}),
+    "conversations.history": frozenset({"channels:history", "groups:history"}),
 }
 #: slack_sdk helpers that call several methods.
 _COMPOSITE = {"files.upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal")}

@@ -165,9 +165,10 @@ def test_read_only_root_has_a_writable_tmp_and_every_path_is_mounted(
 
 def test_probes_ask_the_bots_health_routes(default: list[dict[str, Any]]) -> None:
     bot = _bot(_pod(default))
-    app = create_app(settings_from_mapping({}, {"SLACK_BOT_TOKEN": "xoxb-x",
-                                                "SLACK_SIGNING_SECRET": "s",
-                                                "TRIAGE_ALERT_TOKEN": "t"}))
+    app = create_app(settings_from_mapping({"slack": {"default_channel": "C0INCIDENTS"}},
+                                           {"SLACK_BOT_TOKEN": "xoxb-x",
+                                            "SLACK_SIGNING_SECRET": "s",
+                                            "TRIAGE_ALERT_TOKEN": "t"}))
     routes = {r.resource.canonical for r in app.router.routes()
               if r.method == "GET" and r.resource is not None}
     probes = {kind: bot[kind]["httpGet"] for kind in ("startupProbe", "livenessProbe",

@@ -89,8 +89,9 @@ def test_slash_command_is_the_bots(manifest: Manifest) -> None:
 
 
 def test_request_urls_reach_the_bots_slack_route(manifest: Manifest) -> None:
-    app = create_app(settings_from_mapping({}, {"SLACK_BOT_TOKEN": "xoxb-test",
-                                                "SLACK_SIGNING_SECRET": "secret"}))
+    app = create_app(settings_from_mapping({"slack": {"default_channel": "C0INCIDENTS"}},
+                                           {"SLACK_BOT_TOKEN": "xoxb-test",
+                                            "SLACK_SIGNING_SECRET": "secret"}))
     posts = {r.resource.canonical for r in app.router.routes()
              if r.method == "POST" and r.resource is not None}
     urls = manifest.request_urls()
@@ -169,4 +170,4 @@ def test_the_start_up_scope_check_asks_for_the_manifests_scopes(manifest: Manife
     assert missing_scopes(",".join(DEFAULT_SCOPES)) == []
     assert missing_scopes("chat:write, commands") == [
         "files:write", "app_mentions:read", "usergroups:read", "im:write", "files:read",
-        "channels:manage"]
+        "channels:manage", "channels:history", "groups:history"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator, Mapping
@@ -12,8 +13,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import SERVICES, TASKS, Runtime, create_app
+from bot.app import DRAINER, REDIS, SERVICES, SETTINGS, TASKS, Runtime, create_app
 from bot.config import Settings, settings_from_mapping
+from bot.store.keys import Keys
+from bot.store.outbox import Outbox
 from handlers.services import Services
 from triage_sim.slack.sender import SlackSender
 from triage_sim.slack.standin import SlackStandIn
@@ -67,9 +70,26 @@ class BotHarness:
         return self.app[SERVICES]
 
     async def idle(self, within: float = 10.0) -> None:
-        """Wait until the bot's background work is done."""
-        if not await self.app[TASKS].wait_idle(within):
-            raise AssertionError(f"bot still busy after {within}s")
+        """Wait until the bot's background work is done and its outbox delivered."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            if not await self.app[TASKS].wait_idle(max(0.0, deadline - loop.time())):
+                raise AssertionError(f"bot still busy after {within}s")
+            if await self.outbox_empty() and not self.app[TASKS].in_flight:
+                return
+            if loop.time() > deadline:
+                raise AssertionError(f"outbox not delivered after {within}s: "
+                                     f"{await self.outbox.pending()}")
+            await asyncio.sleep(0.02)
+
+    @property
+    def outbox(self) -> Outbox:
+        return Outbox(self.app[REDIS], Keys(self.app[SETTINGS].key_prefix))
+
+    async def outbox_empty(self) -> bool:
+        """Nothing owed to Slack, and the drainer holds nothing."""
+        return await self.outbox.depth() == 0 and not self.app[DRAINER].busy
 
     async def post_alert(self, payload: Mapping[str, Any] | bytes, *,
                          auth: str | None = f"Bearer {ALERT_TOKEN}") -> AlertReply:

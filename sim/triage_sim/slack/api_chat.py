@@ -18,6 +18,7 @@ __all__ = [
     "chat_post_ephemeral",
     "chat_post_message",
     "chat_update",
+    "conversations_history",
     "json_arg",
     "message_content",
 ]
@@ -89,10 +90,48 @@ def chat_post_message(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
             blocks=blocks or (),
             thread_ts=str(thread_ts) if thread_ts else None,
             bot_id=ws.bot_id,
-            extra={"app_id": ws.app_id},
+            extra=_extra(ws, args),
         )
     )
     return {"channel": channel.id, "ts": message.ts, "message": message.as_slack(ws.team_id)}
+
+
+def _extra(ws: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """The app id, and the message metadata (``event_type`` + ``event_payload``) if given."""
+    extra: dict[str, Any] = {"app_id": ws.app_id}
+    metadata = json_arg(args, "metadata", "invalid_metadata_format")
+    if metadata is not None:
+        if not isinstance(metadata, dict) or not isinstance(metadata.get("event_type"), str):
+            raise ApiError("invalid_metadata_format")
+        extra["metadata"] = {"event_type": metadata["event_type"],
+                             "event_payload": metadata.get("event_payload") or {}}
+    return extra
+
+
+def conversations_history(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:
+    """conversations.history: the channel's top-level messages, newest first, paged.
+
+    ``oldest`` bounds it; ``include_all_metadata`` adds each message's metadata, as Slack does;
+    the cursor is an offset.
+    """
+    channel = ws.channel(args.get("channel"))
+    oldest = float(args.get("oldest") or 0)
+    limit = max(1, min(int(args.get("limit") or 100), 999))
+    start = int(args.get("cursor") or 0)
+    live = [m for m in reversed(ws.messages.get(channel.id, []))
+            if not m.deleted and float(m.ts) >= oldest
+            and (m.thread_ts is None or m.thread_ts == m.ts)]
+    page = live[start:start + limit]
+    with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+    out = []
+    for message in page:
+        shown = message.as_slack(ws.team_id)
+        if with_metadata and "metadata" in message.extra:
+            shown["metadata"] = message.extra["metadata"]
+        out.append(shown)
+    more = start + limit < len(live)
+    return {"messages": out, "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
 
 def chat_update(ws: Workspace, args: dict[str, Any]) -> dict[str, Any]:

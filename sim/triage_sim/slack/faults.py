@@ -24,6 +24,8 @@ class Fault:
     status: int
     error: str
     retry_after: int | None
+    #: Do the call, then answer with the failure (a reply lost after Slack acted on it).
+    after: bool = False
 
 
 class FaultPlan:
@@ -33,12 +35,14 @@ class FaultPlan:
         self._queued: dict[str, list[Fault]] = {}
 
     def add(
-        self, method: str, *, status: int, retry_after: int | None, times: int, error: str | None
+        self, method: str, *, status: int, retry_after: int | None, times: int, error: str | None,
+        after: bool = False,
     ) -> None:
         """Queue ``times`` failures for ``method``."""
         word = error or _DEFAULT_ERRORS.get(status, "fatal_error")
         wait = retry_after if status == 429 else None
-        self._queued.setdefault(method, []).extend(Fault(status, word, wait) for _ in range(times))
+        self._queued.setdefault(method, []).extend(
+            Fault(status, word, wait, after) for _ in range(times))
 
     def take(self, method: str) -> Fault | None:
         """The next failure for ``method``, if one is queued."""

@@ -50,7 +50,8 @@ DEFAULT_BOT_TOKEN = "xoxb-test-token"
 DEFAULT_APP_TOKEN = "xapp-test-token"
 #: The bot scopes slack-app-manifest.yml requests: what an installed app's token is granted.
 DEFAULT_SCOPES = ("commands", "chat:write", "files:write", "app_mentions:read",
-                  "usergroups:read", "im:write", "files:read", "channels:manage")
+                  "usergroups:read", "im:write", "files:read", "channels:manage",
+                  "channels:history", "groups:history")
 
 
 class SlackStandIn(StandInQueries):
@@ -258,12 +259,16 @@ class SlackStandIn(StandInQueries):
         retry_after: int = 1,
         times: int = 1,
         error: str | None = None,
+        *,
+        after: bool = False,
     ) -> None:
         """Answer the next ``times`` calls of ``method`` (``"*"``: any) with ``status``.
 
         429 carries ``Retry-After: retry_after`` and ``{"ok": false, "error": "ratelimited"}``.
+        With ``after`` the call is carried out first (Slack posted, then its answer failed).
         """
-        self.faults.add(method, status=status, retry_after=retry_after, times=times, error=error)
+        self.faults.add(method, status=status, retry_after=retry_after, times=times, error=error,
+                        after=after)
 
     def limit_channel_posts(self, per_second: float = 1.0, burst: int = 3) -> None:
         """Emulate chat.postMessage's per-channel limit (429 + Retry-After when exceeded)."""
@@ -324,6 +329,9 @@ class SlackStandIn(StandInQueries):
         self, method: str, args: dict[str, Any], token: str | None, problem: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         fault = self.faults.take(method)
+        if fault is not None and fault.after and problem is None:
+            dispatch(self.ws, method, args, token=token, bot_tokens=self.bot_tokens,
+                     app_token=self.app_token, links=self)
         if fault is not None:
             headers = (
                 {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}

@@ -18,6 +18,7 @@ from triage_sim.slack.api_chat import (
     chat_post_ephemeral,
     chat_post_message,
     chat_update,
+    conversations_history,
 )
 from triage_sim.slack.api_conversations import (
     conversations_create,
@@ -118,6 +119,7 @@ _METHODS: dict[str, _Method] = {
     "conversations.open": _Method(_plain(conversations_open)),
     "conversations.create": _Method(_plain(conversations_create)),
     "conversations.invite": _Method(_plain(conversations_invite)),
+    "conversations.history": _Method(_plain(conversations_history)),
     "users.info": _Method(_users_info),
     "usergroups.users.list": _Method(_plain(usergroups_users_list)),
     "files.getUploadURLExternal": _Method(_upload_url),
