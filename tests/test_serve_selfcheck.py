@@ -17,7 +17,7 @@ import yaml
 from tests.support.polling import eventually
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.serve_process import ServeProcess, clean_environ, start_serve
-from triage_sim.slack.standin import SlackStandIn
+from triage_sim.slack.standin import DEFAULT_SCOPES, SlackStandIn
 
 BOT = [sys.executable, "-m", "bot.cli"]
 TOKEN = "a-long-enough-alert-token"
@@ -44,7 +44,7 @@ def _env(slack: SlackStandIn, redis_url: str, **more: str) -> dict[str, str]:
 
 async def test_serve_refuses_to_start_naming_every_reason(
         tmp_path: Path, slack: SlackStandIn, redis_url: str) -> None:
-    slack.scopes = ["commands", "chat:write", "app_mentions:read"]
+    slack.scopes = [s for s in DEFAULT_SCOPES if s != "files:write"]
     bot = await start_serve(BOT, _config(tmp_path), _env(
         slack, redis_url, TRIAGE_ALERT_TOKEN="change-me"), tmp_path, tmp_path / "out.log")
     try:

@@ -26,6 +26,7 @@ from bot.models import (
     TimelineEvent,
 )
 from bot.models.card import CardMirror
+from bot.models.incident import surface_var
 from bot.models.outbox import OutboxItem, change_item, redraw_item
 from bot.models.silence import SilenceRecord
 from bot.store.alerts import AlertStateStore
@@ -197,6 +198,9 @@ class TriageService:
     async def alert_incident_opened(self, incident: Incident) -> None:
         """Once the card of a new alert incident is posted: owners told, the incident's
         channel opened when configured, then the metrics step on its own."""
+        # Run from the outbox drainer, not the webhook's request: the timeline still says
+        # that this work came in by webhook.
+        surface_var.set("webhook")
         await self._opened(incident)
         if self.wants_metrics_on_open(incident):
             await self.run_step(incident, StepName.METRICS, "alertmanager")
