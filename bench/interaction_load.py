@@ -120,7 +120,11 @@ def bot_config(prefix: str, prometheus: str, service: ServiceStandIn, services: 
     entry = service.catalog_entry().model_dump(exclude_none=True)
     entries = [{**entry, "name": f"svc-{i}", "aliases": [], "channel": f"C0SVC{i:02d}"}
                for i in range(services)]
-    return {"redis": {"key_prefix": prefix},
+    # The same work as before access control: the bench's responder may start as many steps
+    # and profiles as it clicks (the default limits would refuse most of them, cheaply).
+    return {"redis": {"key_prefix": prefix}, "slack": {"default_channel": "C0INCIDENTS"},
+            "access": {"responders": ["U0ALICE"], "steps_per_minute": 1000,
+                       "profile_cooldown": "1s"},
             "backends": {"prometheus": prometheus, "loki": service.base_url,
                          "jaeger": service.base_url, "timeout_seconds": 10},
             "services": entries}
