@@ -117,8 +117,13 @@ class SocketLink:
         accepts_response_payload: bool | None = None,
         retry_attempt: int | None = None,
         retry_reason: str | None = None,
+        connection: int = -1,
     ) -> dict[str, Any]:
-        """Push one envelope on the newest connection and wait for its ack."""
+        """Push one envelope on a connection (the newest by default) and wait for its ack.
+
+        Slack spreads deliveries over an app's open connections, and may redeliver an event
+        on another one: ``connection`` picks which (in the order they connected).
+        """
         live = [ws for ws in self._connections if not ws.closed]
         if not live:
             raise ConnectionError("no Socket Mode connection is open")
@@ -127,7 +132,7 @@ class SocketLink:
         )
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[envelope["envelope_id"]] = (kind, future)
-        await live[-1].send_str(json.dumps(envelope))
+        await live[connection].send_str(json.dumps(envelope))
         try:
             async with asyncio.timeout(wait):
                 return await future

@@ -288,9 +288,11 @@ class SlackStandIn(StandInQueries):
         accepts_response_payload: bool | None = None,
         retry_attempt: int | None = None,
         retry_reason: str | None = None,
+        connection: int = -1,
     ) -> dict[str, Any]:
         """Push an envelope (``slash_commands``, ``interactive``, ``events_api``) to the
-        connected app; return its ack ``{"envelope_id", "payload"?}``."""
+        connected app, on ``connection`` (the newest by default); return its ack
+        ``{"envelope_id", "payload"?}``."""
         return await self.socket.send(
             kind,
             payload,
@@ -298,6 +300,7 @@ class SlackStandIn(StandInQueries):
             accepts_response_payload=accepts_response_payload,
             retry_attempt=retry_attempt,
             retry_reason=retry_reason,
+            connection=connection,
         )
 
     async def wait_for_socket(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 (a test deadline, applied with asyncio.timeout)
