@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.errors import InputError, StoreError
 from bot.models import parse_alertmanager
+from bot.store.connection import SENTINEL_SCHEME
 from handlers.guard import enter
 from handlers.services import Services
 
@@ -72,6 +73,8 @@ def receiver(services: Services) -> Receiver:
     outcomes = services.metrics.alerts_received
     triage = services.triage
 
+    replicated = (services.settings.redis_url or "").startswith(SENTINEL_SCHEME)
+
     async def receive(request: web.Request) -> web.Response:
         enter("webhook")
         open_door = services.settings.file.alerts.auth == "none"
@@ -85,6 +88,9 @@ def receiver(services: Services) -> Receiver:
             return _problem(413, f"body larger than the limit of {limit} bytes")
         try:
             result = await triage.intake.receive(parse_alertmanager(body))
+            if replicated:
+                # Under Sentinel, 2xx only once a replica has it: a failover must not lose it.
+                await triage.incidents.store.ensure_replicated()
         except InputError as exc:
             outcomes.labels("rejected").inc()
             return _problem(400, str(exc))

@@ -9,6 +9,7 @@ Alertmanager retries.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -92,6 +93,32 @@ def _connect_sentinel(where: SentinelUrl, retry: Retry) -> Redis:
         retry=retry, max_connections=64, health_check_interval=15)
     client.auto_close_connection_pool = True
     return client
+
+
+async def ensure_replicated(client: Redis, timeout_s: float = 2.0) -> None:
+    """Return once a replica holds every write the primary had when called; else StoreError.
+
+    Sentinel promotes a replica on failover: a write the old primary acknowledged but had not
+    yet sent on is lost with it. Checked by replication offset, not WAIT, because the writes
+    to cover were made on whichever pooled connections. No replica connected: nothing to wait
+    for (a lone primary keeps what it acknowledged).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    try:
+        info = await client.info("replication")
+        target = int(info.get("master_repl_offset", 0))
+        while int(info.get("connected_slaves", 0)) > 0:
+            offsets = [int(v.get("offset", -1)) for k, v in info.items()
+                       if k.startswith("slave") and isinstance(v, dict)]
+            if any(offset >= target for offset in offsets):
+                return
+            if loop.time() > deadline:
+                raise StoreError(f"no replica acknowledged the write within {timeout_s:g} s")
+            await asyncio.sleep(0.01)
+            info = await client.info("replication")
+    except RedisError as exc:
+        raise store_error(exc) from exc
 
 
 async def redis_ping(client: Redis) -> bool:

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError, WatchError
 
 from bot.models import Incident, TimelineEvent, format_incident_id
 from bot.models.outbox import OutboxItem
-from bot.store.connection import Redis, store_error
+from bot.store.connection import Redis, ensure_replicated, store_error
 from bot.store.keys import Keys
 from bot.store.outbox import Outbox
 
@@ -95,6 +95,10 @@ class IncidentStore:
             pipe.sadd(self._keys.open_incidents(), incident.id)
             pipe.rpush(self._keys.timeline(incident.id), first_event.model_dump_json())
             await pipe.execute()
+
+    async def ensure_replicated(self) -> None:
+        """StoreError unless a replica holds what was written so far (under Sentinel)."""
+        await ensure_replicated(self._redis)
 
     async def get(self, iid: str) -> Incident | None:
         """The incident, or None if there is none with that id."""
