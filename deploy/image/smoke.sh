@@ -16,7 +16,8 @@
 set -euo pipefail
 
 IMAGE=${IMAGE:-triage-bot:local}
-CONFIG=${SMOKE_CONFIG:-$(cd "$(dirname "$0")/../.." && pwd)/deploy/triage.yaml}
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+CONFIG=${SMOKE_CONFIG:-$REPO/deploy/triage.yaml}
 DEADLINE_S=${SMOKE_DEADLINE_S:-60}
 
 BOT_LOG=
@@ -87,9 +88,10 @@ layout() {
 
 REDIS_PID=
 BOT_PID=
+SLACK_PID=
 inside() {
   local mnt=$1 user=$2 work=$3
-  trap 'kill $REDIS_PID $BOT_PID 2>/dev/null || true' EXIT
+  trap 'kill $REDIS_PID $BOT_PID $SLACK_PID 2>/dev/null || true' EXIT
   layout "$mnt" "$work"
   local root=$work/root
   local -a image_env
@@ -122,12 +124,20 @@ inside() {
     --dir "$work" >"$work/redis.log" 2>&1 &
   REDIS_PID=$!
   wait_for "redis-server" redis-cli -p "$redis_port" ping
-  local closed
+  local closed slack_port scopes
   closed=$(free_port)
+  # serve checks its Slack token (auth.test, the manifest's scopes) before it starts: a tiny
+  # stand-in on the host's loopback answers as an installed app would.
+  slack_port=$(free_port)
+  scopes=$(sed -n '/^    bot:/,/^  [a-z]/s/^      - //p' "$REPO/slack-app-manifest.yml" | paste -sd, -)
+  python3 "$REPO/deploy/image/fake_slack.py" "$slack_port" "$scopes" &
+  SLACK_PID=$!
+  wait_for "the Slack stand-in" curl -fsS -o /dev/null -X POST \
+    "http://127.0.0.1:$slack_port/api/auth.test"
   # Started with exec in the background job: its PID is the bot's, which SIGTERM must reach.
   exec_as_user SLACK_BOT_TOKEN=xoxb-smoke SLACK_SIGNING_SECRET=smoke-secret \
-    TRIAGE_ALERT_TOKEN=smoke-token REDIS_URL="redis://127.0.0.1:$redis_port/0" \
-    SLACK_API_URL="http://127.0.0.1:$closed/api/" PROMETHEUS_URL="http://127.0.0.1:$closed" \
+    TRIAGE_ALERT_TOKEN=smoke-alert-token-5c0f1e2d REDIS_URL="redis://127.0.0.1:$redis_port/0" \
+    SLACK_API_URL="http://127.0.0.1:$slack_port/api/" PROMETHEUS_URL="http://127.0.0.1:$closed" \
     triage-bot serve --host 127.0.0.1 --port "$bot_port" >"$work/bot.log" 2>&1 &
   BOT_PID=$!
   BOT_LOG=$work/bot.log
