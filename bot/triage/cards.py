@@ -68,25 +68,18 @@ class CardKeeper:
 
         If the poster dies, the lock expires and the next delivery posts the card.
         """
-        return (await self.post_once(incident))[0]
-
-    async def post_once(self, incident: Incident) -> tuple[Incident, bool]:
-        """Like :meth:`post`, also saying whether this call posted the card.
-
-        A caller that did not post it cannot know whether the card shows its changes.
-        """
         if incident.card_ts or not await self._cards.lock(incident.id):
-            return incident, False
+            return incident
         try:
             state = await self._cards.state(incident.id)
             if state is None or state.incident.card_ts:
                 await self._cards.unlock(incident.id)
-                return (state.incident if state else incident), False
+                return state.incident if state else incident
             ts = await self._announcer.post_card(self.view(state))
         except BaseException:
             await self._cards.unlock(incident.id)
             raise
-        return await self._record(state.incident, ts), True
+        return await self._record(state.incident, ts)
 
     async def post_owed(self, iid: str, *, look_first: bool, lock_ms: int) -> OwedCard:
         """The outbox's card post: unless Redis or Slack already has the card, post it.
